@@ -1,0 +1,162 @@
+/*
+ * esp_smoltcp — the smoltcp TCP/IP engine as an ESP-IDF component.
+ *
+ * One poll task owns the engine; application threads call the socket API
+ * (esp_smoltcp_sock.h, or BSD sockets through esp_smoltcp_lwip_compat),
+ * which takes the stack lock briefly and wakes the poll task. Typical use:
+ *
+ *     esp_smoltcp_init();
+ *     esp_smoltcp_attach_netdev(dev);       // esp_smoltcp_attach_eth(eth) on a chip
+ *     esp_smoltcp_wait_for_ip(ESP_SMOLTCP_IFACE_ETH, 15000);
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "esp_err.h"
+#include "esp_smoltcp_netdev.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Interfaces. One Ethernet interface today. */
+typedef enum {
+    ESP_SMOLTCP_IFACE_ETH = 0,
+} esp_smoltcp_iface_t;
+
+typedef enum {
+    ESP_SMOLTCP_IPV4_DHCP = 0,   /* DHCPv4 client (default) */
+    ESP_SMOLTCP_IPV4_STATIC = 1, /* the static_* strings below */
+} esp_smoltcp_ipv4_mode_t;
+
+/** Runtime configuration; start from ESP_SMOLTCP_DEFAULT_CONFIG(). */
+typedef struct {
+    uint32_t rx_pool_frames;    /* RX frame buffers (and queue slots) */
+    uint16_t max_sockets;       /* engine sockets: TCP + UDP + ICMP, listen backlogs included */
+    uint32_t tcp_rx_buffer;     /* default TCP receive buffer, bytes */
+    uint32_t tcp_tx_buffer;     /* default TCP send buffer, bytes */
+    uint32_t udp_rx_buffer;     /* default UDP receive buffer, bytes of payload */
+    uint32_t udp_tx_buffer;
+    uint16_t udp_rx_packets;    /* datagrams a UDP receive buffer can hold */
+    uint16_t udp_tx_packets;
+    uint32_t linger_timeout_ms; /* a closed TCP socket not finished by then is aborted */
+    esp_smoltcp_ipv4_mode_t ipv4_mode;
+    const char *static_ip;      /* "198.18.0.2" or "198.18.0.2/24" */
+    const char *static_netmask; /* "255.255.255.0", NULL when static_ip has /len */
+    const char *static_gateway; /* NULL or "" for none */
+    const char *static_dns;     /* "198.18.0.1,198.18.0.53", NULL or "" for none */
+    bool ipv6_slaac;            /* form SLAAC addresses from router adverts */
+    int poll_task_priority;
+    size_t poll_task_stack;
+    int poll_task_core;         /* -1: no affinity */
+} esp_smoltcp_config_t;
+
+#define ESP_SMOLTCP_DEFAULT_CONFIG()      \
+    {                                     \
+        .rx_pool_frames = 64,             \
+        .max_sockets = 16,                \
+        .tcp_rx_buffer = 32120,           \
+        .tcp_tx_buffer = 32120,           \
+        .udp_rx_buffer = 8192,            \
+        .udp_tx_buffer = 8192,            \
+        .udp_rx_packets = 16,             \
+        .udp_tx_packets = 16,             \
+        .linger_timeout_ms = 60000,       \
+        .ipv4_mode = ESP_SMOLTCP_IPV4_DHCP, \
+        .static_ip = NULL,                \
+        .static_netmask = NULL,           \
+        .static_gateway = NULL,           \
+        .static_dns = NULL,               \
+        .ipv6_slaac = true,               \
+        .poll_task_priority = 18,         \
+        .poll_task_stack = 16384,         \
+        .poll_task_core = -1,             \
+    }
+
+/**
+ * Start the runtime with the default (Kconfig) configuration.
+ * @return ESP_OK; ESP_ERR_INVALID_STATE if already running; ESP_ERR_NO_MEM.
+ */
+esp_err_t esp_smoltcp_init(void);
+
+/**
+ * Start the runtime with an explicit configuration (copied; strings must
+ * stay valid until esp_smoltcp_attach_netdev returns).
+ * @return ESP_OK; ESP_ERR_INVALID_ARG for a zero size; ESP_ERR_INVALID_STATE
+ *         if already running; ESP_ERR_NO_MEM.
+ */
+esp_err_t esp_smoltcp_init_with_config(const esp_smoltcp_config_t *cfg);
+
+/**
+ * Attach the Ethernet device, bring the interface up (static address or
+ * DHCP) and start the poll task.
+ * @return ESP_OK; ESP_ERR_INVALID_STATE (not initialised / already attached);
+ *         ESP_ERR_INVALID_ARG (bad device or bad static configuration);
+ *         ESP_ERR_NO_MEM; the device's own start error.
+ */
+esp_err_t esp_smoltcp_attach_netdev(esp_smoltcp_netdev_t *dev);
+
+/**
+ * Wait until the interface has an IPv4 address.
+ * @return ESP_OK; ESP_ERR_TIMEOUT; ESP_ERR_INVALID_ARG (unknown iface);
+ *         ESP_ERR_INVALID_STATE (nothing attached).
+ */
+esp_err_t esp_smoltcp_wait_for_ip(esp_smoltcp_iface_t iface, uint32_t timeout_ms);
+
+/** IPv4 settings of an interface, addresses as 4 bytes in network order. */
+typedef struct {
+    bool has_addr;
+    uint8_t addr[4];
+    uint8_t prefix_len;
+    bool has_gateway;
+    uint8_t gateway[4];
+    uint8_t dns_count;
+    uint8_t dns[3][4];
+} esp_smoltcp_ip4_info_t;
+
+/** @return ESP_OK; ESP_ERR_INVALID_ARG; ESP_ERR_INVALID_STATE. */
+esp_err_t esp_smoltcp_get_ip4_info(esp_smoltcp_iface_t iface, esp_smoltcp_ip4_info_t *out);
+
+/** Per-interface counters. */
+typedef struct {
+    uint64_t rx_frames, rx_bytes;      /* accepted and handed to the engine */
+    uint64_t tx_frames, tx_bytes;      /* handed to the driver successfully */
+    uint64_t tx_failures;              /* driver refused a frame */
+    uint64_t rx_drop_pool_empty;       /* no RX buffer for a frame */
+    uint64_t rx_drop_queue_full;       /* RX queue full */
+    uint64_t rx_drop_runt;
+    uint64_t rx_drop_bad_ip_header;
+    uint64_t rx_drop_bad_ip_checksum;
+    uint64_t rx_drop_bad_l4_header;
+    uint64_t rx_drop_bad_l4_checksum;
+    uint32_t rx_pool_capacity;
+    uint32_t rx_pool_in_use;
+    uint32_t rx_pool_high_water;
+    uint32_t rx_queue_high_water;
+    uint32_t sockets_open;             /* engine sockets in use (lingering ones included) */
+    uint32_t sockets_high_water;
+    uint32_t sockets_lingering;        /* closed by the app, still finishing */
+    uint64_t socket_alloc_failures;    /* ENFILE/ENOMEM given to callers */
+    uint64_t tcp_opened;               /* connections established */
+    uint64_t tcp_closed_by_peer;       /* FIN received */
+    uint64_t tcp_aborted;              /* reset or timed out */
+    uint64_t tcp_linger_aborts;        /* closed sockets aborted after linger_timeout */
+    uint64_t polls;                    /* engine polls */
+    uint64_t poll_wakeups;             /* poll task woken before its deadline */
+} esp_smoltcp_stats_t;
+
+/** @return ESP_OK; ESP_ERR_INVALID_ARG; ESP_ERR_INVALID_STATE. */
+esp_err_t esp_smoltcp_get_stats(esp_smoltcp_iface_t iface, esp_smoltcp_stats_t *out);
+
+/**
+ * Stop the poll task and the device, release every socket and buffer.
+ * Sockets still open become invalid. @return ESP_OK; ESP_ERR_INVALID_STATE.
+ */
+esp_err_t esp_smoltcp_deinit(void);
+
+#ifdef __cplusplus
+}
+#endif

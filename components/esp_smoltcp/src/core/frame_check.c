@@ -1,0 +1,269 @@
+/*
+ * Software RX validation (see frame_check.h). Every length is checked against
+ * the bytes present before it is used, so a truncated or hostile frame can
+ * only be rejected, never read past its end.
+ */
+#include "frame_check.h"
+
+#include <string.h>
+
+#define ETH_HEADER_LEN 14u
+#define VLAN_TAG_LEN 4u
+#define ETHERTYPE_IPV4 0x0800u
+#define ETHERTYPE_IPV6 0x86DDu
+#define ETHERTYPE_VLAN 0x8100u
+
+#define IPV4_MIN_HEADER_LEN 20u
+#define IPV4_MF 0x2000u
+#define IPV4_FRAG_OFFSET 0x1FFFu
+#define IPV6_HEADER_LEN 40u
+
+#define IP_PROTO_ICMP 1u
+#define IP_PROTO_TCP 6u
+#define IP_PROTO_UDP 17u
+#define IP_PROTO_ICMPV6 58u
+
+#define TCP_MIN_HEADER_LEN 20u
+#define UDP_HEADER_LEN 8u
+#define ICMP_MIN_LEN 8u
+#define ICMPV6_MIN_LEN 4u /* type, code, checksum (RFC 4443 section 2.1) */
+
+/* A correct one's-complement checksum makes the whole sum all ones (RFC 1071). */
+#define SUM_OK 0xFFFFu
+
+static uint16_t rd16(const uint8_t *p)
+{
+    return (uint16_t)((p[0] << 8) | p[1]);
+}
+
+static uint32_t fold32(uint64_t s)
+{
+    while (s >> 16) {
+        s = (s & 0xFFFF) + (s >> 16);
+    }
+    return (uint32_t)s;
+}
+
+static bool host_is_little_endian(void)
+{
+    const uint16_t one = 1;
+    uint8_t first;
+    memcpy(&first, &one, 1);
+    return first == 1;
+}
+
+/*
+ * Native-order words summed into a 64-bit accumulator: the one's-complement
+ * sum is byte-order independent up to a final swap (RFC 1071 section 2(B)),
+ * so no per-word byte swap is needed. memcpy loads let the compiler emit
+ * plain (unaligned-safe) word loads.
+ */
+uint16_t inet_sum16(const void *data, size_t len, uint32_t initial)
+{
+    const uint8_t *p = data;
+    uint64_t acc = 0;
+
+    while (len >= 16) {
+        /* Each chunk adds at most 2^34; folding per ~1 MiB keeps acc far from overflow. */
+        size_t chunk = len > (1u << 20) ? (1u << 20) : (len & ~(size_t)15);
+        for (size_t i = 0; i < chunk; i += 16) {
+            uint32_t w[4];
+            memcpy(w, p + i, sizeof(w));
+            acc += (uint64_t)w[0] + w[1] + w[2] + w[3];
+        }
+        acc = (acc & 0xFFFFFFFFu) + (acc >> 32);
+        p += chunk;
+        len -= chunk;
+    }
+    while (len >= 4) {
+        uint32_t w;
+        memcpy(&w, p, sizeof(w));
+        acc += w;
+        p += 4;
+        len -= 4;
+    }
+    if (len >= 2) {
+        uint16_t h;
+        memcpy(&h, p, sizeof(h));
+        acc += h;
+        p += 2;
+        len -= 2;
+    }
+    if (len) {
+        /* The odd last byte is the high half of a zero-padded pair, in native order. */
+        uint8_t pad[2] = {p[0], 0};
+        uint16_t h;
+        memcpy(&h, pad, sizeof(h));
+        acc += h;
+    }
+
+    uint32_t s = fold32(acc);
+    if (host_is_little_endian()) {
+        s = ((s & 0xFF) << 8) | (s >> 8);
+    }
+    return (uint16_t)fold32((uint64_t)s + initial);
+}
+
+/* TCP or UDP or ICMPv6 body check: sum of pseudo-header partial and the segment. */
+static bool sum_ok(const uint8_t *l4, size_t len, uint32_t pseudo)
+{
+    return inet_sum16(l4, len, pseudo) == SUM_OK;
+}
+
+/*
+ * Checks shared by both IP versions. pseudo is the pseudo-header partial sum
+ * without the length, which for UDP comes from the UDP header.
+ */
+static frame_check_result_t check_tcp(const uint8_t *l4, size_t len, bool verify, uint32_t pseudo)
+{
+    if (len < TCP_MIN_HEADER_LEN) {
+        return FRAME_BAD_L4_HEADER;
+    }
+    size_t data_offset = (size_t)(l4[12] >> 4) * 4;
+    if (data_offset < TCP_MIN_HEADER_LEN || data_offset > len) {
+        return FRAME_BAD_L4_HEADER;
+    }
+    if (verify && !sum_ok(l4, len, pseudo + (uint32_t)len)) {
+        return FRAME_BAD_L4_CHECKSUM;
+    }
+    return FRAME_OK;
+}
+
+static frame_check_result_t check_udp(const uint8_t *l4, size_t len, bool verify, uint32_t pseudo,
+                                      bool zero_sum_allowed)
+{
+    if (len < UDP_HEADER_LEN) {
+        return FRAME_BAD_L4_HEADER;
+    }
+    /* Tolerant: the UDP length may be shorter than the IP payload (trailing bytes ignored). */
+    size_t udp_len = rd16(l4 + 4);
+    if (udp_len < UDP_HEADER_LEN || udp_len > len) {
+        return FRAME_BAD_L4_HEADER;
+    }
+    if (rd16(l4 + 6) == 0) {
+        /* RFC 768: zero means "no checksum" on IPv4; RFC 8200 section 8.1 forbids it on IPv6. */
+        return zero_sum_allowed ? FRAME_OK : FRAME_BAD_L4_CHECKSUM;
+    }
+    if (verify && !sum_ok(l4, udp_len, pseudo + (uint32_t)udp_len)) {
+        return FRAME_BAD_L4_CHECKSUM;
+    }
+    return FRAME_OK;
+}
+
+static frame_check_result_t check_ipv4(const uint8_t *ip, size_t avail, bool verify_l4)
+{
+    if (avail < IPV4_MIN_HEADER_LEN || (ip[0] >> 4) != 4) {
+        return FRAME_BAD_IP_HEADER;
+    }
+    size_t ihl = (size_t)(ip[0] & 0x0F) * 4;
+    size_t total = rd16(ip + 2);
+    /* Bytes after total length are Ethernet padding, so only "too short" is an error. */
+    if (ihl < IPV4_MIN_HEADER_LEN || ihl > avail || total < ihl || total > avail) {
+        return FRAME_BAD_IP_HEADER;
+    }
+    if (inet_sum16(ip, ihl, 0) != SUM_OK) {
+        return FRAME_BAD_IP_CHECKSUM;
+    }
+    if (rd16(ip + 6) & (IPV4_MF | IPV4_FRAG_OFFSET)) {
+        /* A fragment: the L4 header and checksum cover the reassembled datagram. */
+        return FRAME_OK;
+    }
+
+    const uint8_t *l4 = ip + ihl;
+    size_t l4_len = total - ihl;
+    uint8_t proto = ip[9];
+    /* RFC 793 / RFC 768 pseudo header: addresses, protocol; the length is added per protocol. */
+    uint32_t pseudo = inet_sum16(ip + 12, 8, proto);
+
+    switch (proto) {
+    case IP_PROTO_TCP:
+        return check_tcp(l4, l4_len, verify_l4, pseudo);
+    case IP_PROTO_UDP:
+        return check_udp(l4, l4_len, verify_l4, pseudo, true);
+    case IP_PROTO_ICMP:
+        if (l4_len < ICMP_MIN_LEN) {
+            return FRAME_BAD_L4_HEADER;
+        }
+        /* RFC 792: the ICMP checksum has no pseudo header. */
+        if (verify_l4 && !sum_ok(l4, l4_len, 0)) {
+            return FRAME_BAD_L4_CHECKSUM;
+        }
+        return FRAME_OK;
+    default:
+        return FRAME_OK;
+    }
+}
+
+static frame_check_result_t check_ipv6(const uint8_t *ip, size_t avail, bool verify_l4)
+{
+    if (avail < IPV6_HEADER_LEN || (ip[0] >> 4) != 6) {
+        return FRAME_BAD_IP_HEADER;
+    }
+    size_t payload = rd16(ip + 4);
+    if (payload > avail - IPV6_HEADER_LEN) {
+        return FRAME_BAD_IP_HEADER;
+    }
+    const uint8_t *l4 = ip + IPV6_HEADER_LEN;
+    uint8_t next = ip[6];
+    /* RFC 8200 section 8.1: addresses, upper-layer length, next header. */
+    uint32_t pseudo = inet_sum16(ip + 8, 32, next);
+
+    /* Extension headers (anything else) pass: smoltcp walks them itself. */
+    switch (next) {
+    case IP_PROTO_TCP:
+        return check_tcp(l4, payload, verify_l4, pseudo);
+    case IP_PROTO_UDP:
+        return check_udp(l4, payload, verify_l4, pseudo, false);
+    case IP_PROTO_ICMPV6:
+        if (payload < ICMPV6_MIN_LEN) {
+            return FRAME_BAD_L4_HEADER;
+        }
+        if (verify_l4 && !sum_ok(l4, payload, pseudo + (uint32_t)payload)) {
+            return FRAME_BAD_L4_CHECKSUM;
+        }
+        return FRAME_OK;
+    default:
+        return FRAME_OK;
+    }
+}
+
+frame_check_result_t frame_check(const uint8_t *frame, size_t len, bool verify_l4)
+{
+    if (!frame || len < ETH_HEADER_LEN) {
+        return FRAME_BAD_RUNT;
+    }
+    size_t off = ETH_HEADER_LEN;
+    uint16_t type = rd16(frame + 12);
+    if (type == ETHERTYPE_VLAN) {
+        /* One 802.1Q tag: TCI, then the real EtherType. */
+        if (len < ETH_HEADER_LEN + VLAN_TAG_LEN) {
+            return FRAME_BAD_RUNT;
+        }
+        type = rd16(frame + 16);
+        off += VLAN_TAG_LEN;
+    }
+    switch (type) {
+    case ETHERTYPE_IPV4:
+        return check_ipv4(frame + off, len - off, verify_l4);
+    case ETHERTYPE_IPV6:
+        return check_ipv6(frame + off, len - off, verify_l4);
+    default:
+        return FRAME_OK;
+    }
+}
+
+const char *frame_check_result_name(frame_check_result_t r)
+{
+    static const char *const names[FRAME_CHECK_REASONS] = {
+        [FRAME_OK] = "ok",
+        [FRAME_BAD_RUNT] = "runt",
+        [FRAME_BAD_IP_HEADER] = "bad_ip_header",
+        [FRAME_BAD_IP_CHECKSUM] = "bad_ip_checksum",
+        [FRAME_BAD_L4_HEADER] = "bad_l4_header",
+        [FRAME_BAD_L4_CHECKSUM] = "bad_l4_checksum",
+    };
+    if ((unsigned)r >= FRAME_CHECK_REASONS) {
+        return "unknown";
+    }
+    return names[r];
+}

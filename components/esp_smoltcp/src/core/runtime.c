@@ -1,0 +1,497 @@
+/*
+ * The runtime: owns the engine, runs the poll task, takes frames from the
+ * netdev, applies DHCP leases and keeps the counters.
+ *
+ * One poll task calls esg_poll(); it sleeps until the engine's next deadline
+ * or a kick (RX frame, socket call), never on a fixed tick.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "esp_log.h"
+#include "ip_config.h"
+#include "runtime.h"
+
+static const char *TAG = "esp_smoltcp";
+
+runtime_t rt;
+
+void rt_lock(void)
+{
+    os_mutex_lock(rt.core_lock);
+}
+
+void rt_unlock(void)
+{
+    os_mutex_unlock(rt.core_lock);
+}
+
+void rt_kick(void)
+{
+    os_event_set(rt.poll_event);
+}
+
+void rt_count_socket(int delta)
+{
+    rt.c.sockets_open += delta;
+    if (rt.c.sockets_open > rt.c.sockets_high_water) {
+        rt.c.sockets_high_water = rt.c.sockets_open;
+    }
+}
+
+/* Called by the glue's wakers (inside a glue call, core lock held). */
+static void on_socket_wake(uintptr_t token)
+{
+    if (token < rt.cfg.max_sockets) {
+        waitq_wake_all(&rt.socks[token].waiters);
+    }
+}
+
+/* The glue's panic hook: nothing sensible is left to do. */
+void esg_panic(const uint8_t *msg, size_t len)
+{
+    ESP_LOGE(TAG, "%.*s", (int)len, (const char *)msg);
+    abort();
+}
+
+/* ---- netdev → engine ------------------------------------------------------ */
+
+static void count_drop(frame_check_result_t reason)
+{
+    atomic_fetch_add_explicit(&rt.c.rx_drop_reason[reason], 1, memory_order_relaxed);
+}
+
+static void input_frame(const frame_t *f)
+{
+    frame_check_result_t r = frame_check(f->buf, f->len, !rt.dev->rx_checksums_verified);
+    if (r != FRAME_OK) {
+        count_drop(r);
+        f->release(f->release_ctx, f->buf);
+        return;
+    }
+    if (!frame_queue_push(rt.rx_queue, f)) {
+        return; /* released and counted by the queue */
+    }
+    atomic_fetch_add_explicit(&rt.c.rx_frames, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&rt.c.rx_bytes, f->len, memory_order_relaxed);
+    rt_kick();
+}
+
+uint8_t *esp_smoltcp_rx_buffer_alloc(size_t *size)
+{
+    if (!rt.rx_pool) {
+        return NULL;
+    }
+    if (size) {
+        *size = frame_pool_frame_size(rt.rx_pool);
+    }
+    return frame_pool_alloc(rt.rx_pool);
+}
+
+void esp_smoltcp_rx_buffer_free(uint8_t *buf)
+{
+    frame_pool_free(rt.rx_pool, buf);
+}
+
+void esp_smoltcp_netdev_input_pool(uint8_t *buf, size_t len)
+{
+    frame_t f = {.buf = buf, .len = (uint16_t)len, .release = frame_pool_free, .release_ctx = rt.rx_pool};
+    if (len > UINT16_MAX) {
+        f.len = 0; /* a runt, counted below */
+    }
+    input_frame(&f);
+}
+
+void esp_smoltcp_netdev_input(uint8_t *buf, size_t len, void (*release)(void *ctx, uint8_t *buf),
+                              void *release_ctx)
+{
+    frame_t f = {.buf = buf, .len = (uint16_t)(len > UINT16_MAX ? 0 : len), .release = release,
+                 .release_ctx = release_ctx};
+    input_frame(&f);
+}
+
+void esp_smoltcp_netdev_link_changed(bool up)
+{
+    ESP_LOGI(TAG, "link %s", up ? "up" : "down");
+    rt_kick();
+}
+
+static bool dev_rx_next(void *ctx, const uint8_t **frame, size_t *len, uintptr_t *cookie)
+{
+    (void)ctx;
+    frame_t f;
+    if (!frame_queue_pop(rt.rx_queue, &f)) {
+        return false;
+    }
+    uint32_t slot = rt.rx_inflight_next++ % 4;
+    rt.rx_inflight[slot] = f;
+    *frame = f.buf;
+    *len = f.len;
+    *cookie = slot;
+    return true;
+}
+
+static void dev_rx_done(void *ctx, uintptr_t cookie)
+{
+    (void)ctx;
+    frame_t *f = &rt.rx_inflight[cookie % 4];
+    if (f->buf) {
+        f->release(f->release_ctx, f->buf);
+        f->buf = NULL;
+    }
+}
+
+static int dev_tx(void *ctx, const uint8_t *frame, size_t len)
+{
+    (void)ctx;
+    esp_err_t err = rt.dev->transmit(rt.dev, frame, len);
+    if (err != ESP_OK) {
+        atomic_fetch_add_explicit(&rt.c.tx_failures, 1, memory_order_relaxed);
+        return -1;
+    }
+    atomic_fetch_add_explicit(&rt.c.tx_frames, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&rt.c.tx_bytes, len, memory_order_relaxed);
+    return 0;
+}
+
+/* ---- addresses ------------------------------------------------------------- */
+
+static void apply_ip4(const uint8_t addr[4], uint8_t prefix, const uint8_t *gw, uint8_t dns_count,
+                      const uint8_t dns[][4])
+{
+    esg_iface_clear_addrs(rt.eng, ESG_AF_INET);
+    esg_iface_add_addr(rt.eng, ESG_AF_INET, addr, prefix);
+    esg_iface_set_default_route(rt.eng, ESG_AF_INET, gw);
+    memset(&rt.ip4, 0, sizeof(rt.ip4));
+    rt.ip4.has_addr = true;
+    memcpy(rt.ip4.addr, addr, 4);
+    rt.ip4.prefix_len = prefix;
+    if (gw) {
+        rt.ip4.has_gateway = true;
+        memcpy(rt.ip4.gateway, gw, 4);
+    }
+    rt.ip4.dns_count = dns_count > 3 ? 3 : dns_count;
+    memcpy(rt.ip4.dns, dns, (size_t)rt.ip4.dns_count * 4);
+    ESP_LOGI(TAG, "ipv4 %u.%u.%u.%u/%u gw %u.%u.%u.%u", addr[0], addr[1], addr[2], addr[3], prefix,
+             gw ? gw[0] : 0, gw ? gw[1] : 0, gw ? gw[2] : 0, gw ? gw[3] : 0);
+    waitq_wake_all(&rt.ip_waiters);
+}
+
+static void poll_dhcp(void)
+{
+    esg_dhcp_lease_t lease;
+    int ev = esg_dhcp_poll(rt.eng, &lease);
+    if (ev == ESG_DHCP_EVENT_CONFIGURED) {
+        apply_ip4(lease.addr, lease.prefix, lease.has_router ? lease.router : NULL, lease.dns_count,
+                  lease.dns);
+    } else if (ev == ESG_DHCP_EVENT_DECONFIGURED) {
+        ESP_LOGW(TAG, "dhcp lease lost");
+        esg_iface_clear_addrs(rt.eng, ESG_AF_INET);
+        esg_iface_set_default_route(rt.eng, ESG_AF_INET, NULL);
+        memset(&rt.ip4, 0, sizeof(rt.ip4));
+    }
+}
+
+/* ---- poll task ------------------------------------------------------------- */
+
+static void poll_task(void *arg)
+{
+    (void)arg;
+    rt_lock();
+    while (!rt.stopping) {
+        uint64_t now = os_now_us();
+        uint64_t delay = esg_poll(rt.eng, now);
+        rt.c.polls++;
+        poll_dhcp();
+        uint64_t sock_delay = sock_after_poll(now);
+        if (sock_delay < delay) {
+            delay = sock_delay;
+        }
+        rt_unlock();
+        if (delay > 0 && os_event_wait(rt.poll_event, delay == ESG_POLL_NEVER ? OS_WAIT_FOREVER : delay)) {
+            rt.c.poll_wakeups++; /* racy increment is fine: only this task writes it */
+        }
+        rt_lock();
+    }
+    rt_unlock();
+}
+
+/* ---- public API ------------------------------------------------------------ */
+
+esp_err_t esp_smoltcp_init(void)
+{
+    esp_smoltcp_config_t cfg = ESP_SMOLTCP_DEFAULT_CONFIG();
+    return esp_smoltcp_init_with_config(&cfg);
+}
+
+esp_err_t esp_smoltcp_init_with_config(const esp_smoltcp_config_t *cfg)
+{
+    if (!cfg || cfg->rx_pool_frames == 0 || cfg->max_sockets == 0 || cfg->tcp_rx_buffer == 0 ||
+        cfg->tcp_tx_buffer == 0 || cfg->udp_rx_packets == 0 || cfg->udp_tx_packets == 0) {
+        return ESP_ERR_INVALID_ARG;
+    }
+    if (rt.initialised) {
+        return ESP_ERR_INVALID_STATE;
+    }
+    memset(&rt, 0, sizeof(rt));
+    rt.cfg = *cfg;
+    esp_err_t err = os_mutex_create(&rt.core_lock);
+    if (err == ESP_OK) {
+        err = os_event_create(&rt.poll_event);
+    }
+    if (err == ESP_OK) {
+        /* 1536: a full frame plus room for a VLAN tag, as DMA buffers are sized. */
+        err = frame_pool_create(cfg->rx_pool_frames, 1536, &rt.rx_pool);
+    }
+    if (err == ESP_OK) {
+        err = frame_queue_create(cfg->rx_pool_frames, &rt.rx_queue);
+    }
+    if (err == ESP_OK) {
+        rt.socks = calloc(cfg->max_sockets, sizeof(sock_rec_t));
+        err = rt.socks ? ESP_OK : ESP_ERR_NO_MEM;
+    }
+    if (err != ESP_OK) {
+        goto fail;
+    }
+    rt.next_ephemeral = (uint16_t)(49152 + os_random_u64() % 16384);
+    esg_set_wake_handler(on_socket_wake);
+    rt.initialised = true;
+    return ESP_OK;
+
+fail:
+    free(rt.socks);
+    if (rt.rx_queue) {
+        frame_queue_destroy(rt.rx_queue);
+    }
+    if (rt.rx_pool) {
+        frame_pool_destroy(rt.rx_pool);
+    }
+    if (rt.poll_event) {
+        os_event_destroy(rt.poll_event);
+    }
+    if (rt.core_lock) {
+        os_mutex_destroy(rt.core_lock);
+    }
+    memset(&rt, 0, sizeof(rt));
+    return err;
+}
+
+static esp_err_t configure_ipv4(void)
+{
+    if (rt.cfg.ipv4_mode == ESP_SMOLTCP_IPV4_DHCP) {
+        return esg_dhcp_start(rt.eng) == ESG_OK ? ESP_OK : ESP_ERR_NO_MEM;
+    }
+    ip4_config_t ip;
+    esp_err_t err = ip4_config_parse(rt.cfg.static_ip, rt.cfg.static_netmask, rt.cfg.static_gateway,
+                                     rt.cfg.static_dns, &ip);
+    if (err != ESP_OK) {
+        ESP_LOGE(TAG, "bad static IPv4 configuration (ip '%s' mask '%s' gw '%s' dns '%s')",
+                 rt.cfg.static_ip ? rt.cfg.static_ip : "", rt.cfg.static_netmask ? rt.cfg.static_netmask : "",
+                 rt.cfg.static_gateway ? rt.cfg.static_gateway : "", rt.cfg.static_dns ? rt.cfg.static_dns : "");
+        return err;
+    }
+    apply_ip4(ip.addr, ip.prefix_len, ip.has_gateway ? ip.gateway : NULL, ip.dns_count,
+              (const uint8_t(*)[4])ip.dns);
+    return ESP_OK;
+}
+
+esp_err_t esp_smoltcp_attach_netdev(esp_smoltcp_netdev_t *dev)
+{
+    if (!rt.initialised || rt.attached) {
+        return ESP_ERR_INVALID_STATE;
+    }
+    if (!dev || !dev->start || !dev->stop || !dev->transmit || !dev->get_mac) {
+        return ESP_ERR_INVALID_ARG;
+    }
+    esg_config_t ecfg = {
+        .mtu = dev->mtu ? dev->mtu : 1500,
+        .max_sockets = rt.cfg.max_sockets,
+        /* Checksums are verified in frame_check() (or by the MAC) before the engine sees a frame. */
+        .rx_checksums_verified = true,
+        .ipv6_slaac = rt.cfg.ipv6_slaac,
+        .random_seed = os_random_u64(),
+    };
+    esp_err_t err = dev->get_mac(dev, ecfg.mac);
+    if (err != ESP_OK) {
+        return err;
+    }
+    size_t align = esg_engine_mem_align();
+    size_t size = esg_engine_mem_size(rt.cfg.max_sockets);
+    rt.engine_mem = aligned_alloc(align, (size + align - 1) / align * align);
+    if (!rt.engine_mem) {
+        return ESP_ERR_NO_MEM;
+    }
+    esg_netdev_ops_t ops = {.ctx = NULL, .rx_next = dev_rx_next, .rx_done = dev_rx_done, .tx = dev_tx};
+    rt.dev = dev;
+    int rc = esg_engine_init(rt.engine_mem, size, &ecfg, &ops, os_now_us(), &rt.eng);
+    if (rc != ESG_OK) {
+        err = rc == ESG_ERR_NOMEM ? ESP_ERR_NO_MEM : ESP_ERR_INVALID_ARG;
+        goto fail;
+    }
+    err = configure_ipv4();
+    if (err != ESP_OK) {
+        goto fail_engine;
+    }
+    rt.stopping = false;
+    os_thread_config_t tcfg = {.name = "smoltcp_poll", .stack_size = rt.cfg.poll_task_stack,
+                               .priority = rt.cfg.poll_task_priority, .core = rt.cfg.poll_task_core};
+    err = os_thread_create(&tcfg, poll_task, NULL, &rt.poll_thread);
+    if (err != ESP_OK) {
+        goto fail_engine;
+    }
+    err = dev->start(dev);
+    if (err != ESP_OK) {
+        rt_lock();
+        rt.stopping = true;
+        rt_unlock();
+        rt_kick();
+        os_thread_join(rt.poll_thread);
+        goto fail_engine;
+    }
+    rt.attached = true;
+    uint8_t *m = ecfg.mac;
+    ESP_LOGI(TAG, "attached %s mac %02x:%02x:%02x:%02x:%02x:%02x mtu %u", dev->name ? dev->name : "netdev",
+             m[0], m[1], m[2], m[3], m[4], m[5], ecfg.mtu);
+    return ESP_OK;
+
+fail_engine:
+    esg_dhcp_stop(rt.eng);
+    esg_engine_deinit(rt.eng);
+    rt.eng = NULL;
+fail:
+    free(rt.engine_mem);
+    rt.engine_mem = NULL;
+    rt.dev = NULL;
+    return err;
+}
+
+esp_err_t esp_smoltcp_wait_for_ip(esp_smoltcp_iface_t iface, uint32_t timeout_ms)
+{
+    if (iface != ESP_SMOLTCP_IFACE_ETH) {
+        return ESP_ERR_INVALID_ARG;
+    }
+    if (!rt.attached) {
+        return ESP_ERR_INVALID_STATE;
+    }
+    os_event_t *ev = os_thread_event();
+    if (!ev) {
+        return ESP_ERR_NO_MEM;
+    }
+    uint64_t deadline = os_now_us() + (uint64_t)timeout_ms * 1000;
+    waiter_t w = {.event = ev};
+    esp_err_t err = ESP_ERR_TIMEOUT;
+    rt_lock();
+    waitq_add(&rt.ip_waiters, &w);
+    for (;;) {
+        if (rt.ip4.has_addr) {
+            err = ESP_OK;
+            break;
+        }
+        uint64_t now = os_now_us();
+        if (now >= deadline) {
+            break;
+        }
+        rt_unlock();
+        os_event_wait(ev, deadline - now);
+        rt_lock();
+    }
+    waitq_remove(&rt.ip_waiters, &w);
+    rt_unlock();
+    return err;
+}
+
+esp_err_t esp_smoltcp_get_ip4_info(esp_smoltcp_iface_t iface, esp_smoltcp_ip4_info_t *out)
+{
+    if (iface != ESP_SMOLTCP_IFACE_ETH || !out) {
+        return ESP_ERR_INVALID_ARG;
+    }
+    if (!rt.attached) {
+        return ESP_ERR_INVALID_STATE;
+    }
+    rt_lock();
+    *out = rt.ip4;
+    rt_unlock();
+    return ESP_OK;
+}
+
+static uint64_t load(atomic_uint_fast64_t *v)
+{
+    return atomic_load_explicit(v, memory_order_relaxed);
+}
+
+esp_err_t esp_smoltcp_get_stats(esp_smoltcp_iface_t iface, esp_smoltcp_stats_t *out)
+{
+    if (iface != ESP_SMOLTCP_IFACE_ETH || !out) {
+        return ESP_ERR_INVALID_ARG;
+    }
+    if (!rt.initialised) {
+        return ESP_ERR_INVALID_STATE;
+    }
+    memset(out, 0, sizeof(*out));
+    out->rx_frames = load(&rt.c.rx_frames);
+    out->rx_bytes = load(&rt.c.rx_bytes);
+    out->tx_frames = load(&rt.c.tx_frames);
+    out->tx_bytes = load(&rt.c.tx_bytes);
+    out->tx_failures = load(&rt.c.tx_failures);
+    out->rx_drop_runt = load(&rt.c.rx_drop_reason[FRAME_BAD_RUNT]);
+    out->rx_drop_bad_ip_header = load(&rt.c.rx_drop_reason[FRAME_BAD_IP_HEADER]);
+    out->rx_drop_bad_ip_checksum = load(&rt.c.rx_drop_reason[FRAME_BAD_IP_CHECKSUM]);
+    out->rx_drop_bad_l4_header = load(&rt.c.rx_drop_reason[FRAME_BAD_L4_HEADER]);
+    out->rx_drop_bad_l4_checksum = load(&rt.c.rx_drop_reason[FRAME_BAD_L4_CHECKSUM]);
+    frame_pool_stats_t ps;
+    frame_pool_get_stats(rt.rx_pool, &ps);
+    out->rx_drop_pool_empty = ps.alloc_failures;
+    out->rx_pool_capacity = ps.capacity;
+    out->rx_pool_in_use = ps.in_use;
+    out->rx_pool_high_water = ps.high_water;
+    frame_queue_stats_t qs;
+    frame_queue_get_stats(rt.rx_queue, &qs);
+    out->rx_drop_queue_full = qs.drops_full;
+    out->rx_queue_high_water = qs.high_water;
+    rt_lock();
+    out->sockets_open = rt.c.sockets_open;
+    out->sockets_high_water = rt.c.sockets_high_water;
+    for (uint16_t i = 0; i < rt.cfg.max_sockets; i++) {
+        out->sockets_lingering += rt.socks[i].used && rt.socks[i].orphan;
+    }
+    out->socket_alloc_failures = rt.c.socket_alloc_failures;
+    out->tcp_opened = rt.c.tcp_opened;
+    out->tcp_closed_by_peer = rt.c.tcp_closed_by_peer;
+    out->tcp_aborted = rt.c.tcp_aborted;
+    out->tcp_linger_aborts = rt.c.tcp_linger_aborts;
+    out->polls = rt.c.polls;
+    out->poll_wakeups = rt.c.poll_wakeups;
+    rt_unlock();
+    return ESP_OK;
+}
+
+esp_err_t esp_smoltcp_deinit(void)
+{
+    if (!rt.initialised) {
+        return ESP_ERR_INVALID_STATE;
+    }
+    if (rt.attached) {
+        rt.dev->stop(rt.dev);
+        rt_lock();
+        rt.stopping = true;
+        rt_unlock();
+        rt_kick();
+        os_thread_join(rt.poll_thread);
+        rt_lock();
+        sock_release_all();
+        esg_dhcp_stop(rt.eng);
+        esg_engine_deinit(rt.eng);
+        rt_unlock();
+        free(rt.engine_mem);
+        if (rt.dev->destroy) {
+            rt.dev->destroy(rt.dev);
+        }
+    }
+    frame_queue_destroy(rt.rx_queue);
+    frame_pool_destroy(rt.rx_pool);
+    free(rt.socks);
+    os_event_destroy(rt.poll_event);
+    os_mutex_destroy(rt.core_lock);
+    memset(&rt, 0, sizeof(rt));
+    return ESP_OK;
+}

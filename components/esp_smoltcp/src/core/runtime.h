@@ -1,0 +1,102 @@
+/*
+ * Internal state of the runtime shared by runtime.c (engine owner, poll task,
+ * netdev input, DHCP, stats) and sock.c (socket API). Everything below is
+ * guarded by rt.core_lock unless marked otherwise.
+ */
+#pragma once
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "esp_smoltcp.h"
+#include "esp_smoltcp_glue.h"
+#include "esp_smoltcp_sock.h"
+#include "frame_check.h"
+#include "frame_queue.h"
+#include "os.h"
+#include "waitq.h"
+
+typedef struct {
+    bool used;
+    bool orphan;           /* closed by the application, engine socket lingering */
+    esp_smoltcp_sock_type_t type;
+    uint32_t generation;   /* bumped on close: blocked callers notice */
+    int eng_id;            /* engine socket, -1 when none (listener, unbound UDP) */
+    void *rx_mem, *tx_mem; /* buffers of eng_id, owned here */
+    uint32_t rx_len, tx_len;
+    waitq_t waiters;       /* threads blocked on this handle */
+
+    bool bound;
+    bool reuse_addr;
+    esp_smoltcp_endpoint_t local;
+    bool has_default_remote;  /* UDP connect() */
+    esp_smoltcp_endpoint_t default_remote;
+
+    /* TCP */
+    int backlog;           /* listening: number of engine sockets in listen_ids */
+    int *listen_ids;
+    void **listen_rx, **listen_tx;
+    bool connecting;
+    bool established_once;
+    bool shut_rd, shut_wr;
+    bool peer_fin_seen;
+    int error;             /* pending error, positive errno */
+    uint8_t last_state;    /* ESG_TCP_* seen at the last scan */
+    uint64_t linger_deadline_us;
+} sock_rec_t;
+
+typedef struct {
+    atomic_uint_fast64_t rx_frames, rx_bytes, tx_frames, tx_bytes, tx_failures;
+    atomic_uint_fast64_t rx_drop_reason[FRAME_CHECK_REASONS];
+    uint64_t socket_alloc_failures;
+    uint64_t tcp_opened, tcp_closed_by_peer, tcp_aborted, tcp_linger_aborts;
+    uint64_t polls, poll_wakeups;
+    uint32_t sockets_open, sockets_high_water;
+} rt_counters_t;
+
+typedef struct {
+    bool initialised;
+    bool attached;
+    bool stopping;
+    esp_smoltcp_config_t cfg;
+    os_mutex_t *core_lock;
+    os_event_t *poll_event;        /* wakes the poll task; no lock needed */
+    os_thread_t *poll_thread;
+    esp_smoltcp_netdev_t *dev;     /* not locked: set before the poll task starts */
+    frame_pool_t *rx_pool;         /* thread-safe on its own */
+    frame_queue_t *rx_queue;       /* thread-safe on its own */
+    frame_t rx_inflight[4];        /* frames handed to the engine, by cookie */
+    uint32_t rx_inflight_next;
+
+    void *engine_mem;
+    esg_engine_t *eng;
+
+    sock_rec_t *socks;             /* cfg.max_sockets records */
+    uint16_t next_ephemeral;
+
+    esp_smoltcp_ip4_info_t ip4;
+    waitq_t ip_waiters;
+
+    rt_counters_t c;
+} runtime_t;
+
+extern runtime_t rt;
+
+/** Take / release the core lock. */
+void rt_lock(void);
+void rt_unlock(void);
+/** Ask the poll task to run now (data queued, window opened, close ...). */
+void rt_kick(void);
+/** Engine sockets in use changed by delta (+1 / -1); keeps the high-water mark. */
+void rt_count_socket(int delta);
+
+/** Called by the poll task after every engine poll, under the lock (sock.c). */
+uint64_t sock_after_poll(uint64_t now_us);
+/** Release every record (deinit), under the lock. */
+void sock_release_all(void);
+/** Wake handler token for a record. */
+static inline uintptr_t sock_token(int h) { return (uintptr_t)h; }
+
+/** Translate a glue error to a negative errno (sock.c). */
+int sock_errno_from_glue(int esg_err);

@@ -1,0 +1,1234 @@
+/*
+ * Native socket API (esp_smoltcp_sock.h) over the engine's sockets.
+ *
+ * Every call takes the core lock, works on the engine, and — if it must
+ * block — arms the socket's wakers, sleeps on the calling thread's event and
+ * re-checks. Negative errno values inside; errno is the BSD layer's business.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "esp_log.h"
+#include "runtime.h"
+
+static const char *TAG = "esp_smoltcp_sock";
+
+_Static_assert(sizeof(esp_smoltcp_endpoint_t) == sizeof(esg_endpoint_t), "endpoint layouts differ");
+
+#define EPHEMERAL_FIRST 49152u
+#define EPHEMERAL_COUNT 16384u
+/* A connect() the engine has not completed by then fails with ETIMEDOUT (Linux: ~127 s). */
+#define CONNECT_TIMEOUT_MS 75000u
+
+/* ---- helpers ---------------------------------------------------------------- */
+
+int sock_errno_from_glue(int e)
+{
+    if (e >= 0) {
+        return e;
+    }
+    switch (e) {
+    case ESG_ERR_INVAL: return -EINVAL;
+    case ESG_ERR_NOSLOT: return -ENFILE;
+    case ESG_ERR_STATE: return -ENOTCONN;
+    case ESG_ERR_AGAIN: return -EAGAIN;
+    case ESG_ERR_UNADDR: return -ENETUNREACH;
+    case ESG_ERR_BADID: return -EBADF;
+    case ESG_ERR_FINISHED: return 0;
+    case ESG_ERR_TOOBIG: return -EMSGSIZE;
+    case ESG_ERR_NOMEM: return -ENOMEM;
+    default: return -EIO;
+    }
+}
+
+static const esg_endpoint_t *to_esg(const esp_smoltcp_endpoint_t *ep)
+{
+    return (const esg_endpoint_t *)ep;
+}
+
+static sock_rec_t *rec_of(int h)
+{
+    if (!rt.attached || h < 0 || h >= rt.cfg.max_sockets) {
+        return NULL;
+    }
+    sock_rec_t *r = &rt.socks[h];
+    return (r->used && !r->orphan) ? r : NULL;
+}
+
+static uint64_t deadline_of(uint32_t timeout_ms)
+{
+    return timeout_ms == ESP_SMOLTCP_WAIT_FOREVER ? UINT64_MAX : os_now_us() + (uint64_t)timeout_ms * 1000;
+}
+
+static bool tcp_info(const sock_rec_t *r, esg_tcp_info_t *info)
+{
+    return r->eng_id >= 0 && esg_tcp_get_info(rt.eng, r->eng_id, info) == ESG_OK;
+}
+
+/* Arm wakers for the engine sockets behind h in direction dir. */
+static void arm(int h, int dir)
+{
+    sock_rec_t *r = &rt.socks[h];
+    if (r->backlog > 0) {
+        for (int i = 0; i < r->backlog; i++) {
+            if (r->listen_ids[i] >= 0) {
+                esg_socket_register_wake(rt.eng, r->listen_ids[i], ESG_WAKE_RECV, sock_token(h));
+            }
+        }
+    } else if (r->eng_id >= 0) {
+        esg_socket_register_wake(rt.eng, r->eng_id, dir, sock_token(h));
+    }
+}
+
+/*
+ * Sleep until h changes or the deadline passes; core lock held on entry and
+ * exit. Returns -EBADF if h was closed meanwhile, -EAGAIN at the deadline,
+ * 0 to re-check.
+ */
+static int wait_on(int h, uint32_t gen, int dir, uint64_t deadline)
+{
+    uint64_t now = os_now_us();
+    if (now >= deadline) {
+        return -EAGAIN;
+    }
+    os_event_t *ev = os_thread_event();
+    if (!ev) {
+        return -ENOMEM;
+    }
+    arm(h, dir);
+    waiter_t w = {.event = ev};
+    waitq_add(&rt.socks[h].waiters, &w);
+    rt_unlock();
+    os_event_wait(ev, deadline == UINT64_MAX ? OS_WAIT_FOREVER : deadline - now);
+    rt_lock();
+    sock_rec_t *r = &rt.socks[h];
+    if (!r->used || r->orphan || r->generation != gen) {
+        return -EBADF; /* closed under us; the record (and its queue) may be new */
+    }
+    waitq_remove(&r->waiters, &w);
+    return 0;
+}
+
+static bool port_in_use(esp_smoltcp_sock_type_t type, uint16_t port, const esp_smoltcp_endpoint_t *addr,
+                        bool reuse, int self)
+{
+    for (int i = 0; i < rt.cfg.max_sockets; i++) {
+        const sock_rec_t *o = &rt.socks[i];
+        if (i == self || !o->used || !o->bound || o->type != type || o->local.port != port) {
+            continue;
+        }
+        bool overlap = !addr || addr->family == ESP_SMOLTCP_AF_UNSPEC || o->local.family == ESP_SMOLTCP_AF_UNSPEC ||
+                       (addr->family == o->local.family && memcmp(addr->addr, o->local.addr, 16) == 0);
+        if (!overlap) {
+            continue;
+        }
+        /* SO_REUSEADDR lets a new socket share a port left by closed or connected ones, not a listener. */
+        if (reuse && o->reuse_addr && o->backlog == 0) {
+            continue;
+        }
+        if (reuse && o->orphan) {
+            continue;
+        }
+        return true;
+    }
+    return false;
+}
+
+/* RFC 6056 §3.3.1-style: random start, walk the range, skip ports in use. */
+static int pick_ephemeral(esp_smoltcp_sock_type_t type, int self)
+{
+    uint32_t start = (uint32_t)(os_random_u64() % EPHEMERAL_COUNT);
+    for (uint32_t i = 0; i < EPHEMERAL_COUNT; i++) {
+        uint16_t port = (uint16_t)(EPHEMERAL_FIRST + (start + i) % EPHEMERAL_COUNT);
+        if (!port_in_use(type, port, NULL, false, self)) {
+            return port;
+        }
+    }
+    return -EADDRINUSE;
+}
+
+static int alloc_record(void)
+{
+    for (int i = 0; i < rt.cfg.max_sockets; i++) {
+        if (!rt.socks[i].used) {
+            uint32_t gen = rt.socks[i].generation;
+            memset(&rt.socks[i], 0, sizeof(rt.socks[i]));
+            rt.socks[i].generation = gen + 1;
+            rt.socks[i].used = true;
+            rt.socks[i].eng_id = -1;
+            return i;
+        }
+    }
+    return -ENFILE;
+}
+
+/* Engine TCP socket with fresh buffers. Returns the engine id or -errno. */
+static int open_engine_tcp(uint32_t rx_len, uint32_t tx_len, void **rx, void **tx)
+{
+    *rx = malloc(rx_len);
+    *tx = malloc(tx_len);
+    int id = -ENOMEM;
+    if (*rx && *tx) {
+        id = esg_tcp_open(rt.eng, *rx, rx_len, *tx, tx_len);
+        id = id >= 0 ? id : sock_errno_from_glue(id);
+    }
+    if (id < 0) {
+        free(*rx);
+        free(*tx);
+        *rx = *tx = NULL;
+        rt.c.socket_alloc_failures++;
+        return id;
+    }
+    rt_count_socket(+1);
+    return id;
+}
+
+static void remove_engine(int id, void *rx, void *tx)
+{
+    if (id >= 0) {
+        esg_socket_remove(rt.eng, id);
+        rt_count_socket(-1);
+    }
+    free(rx);
+    free(tx);
+}
+
+static void release_record(int h)
+{
+    sock_rec_t *r = &rt.socks[h];
+    remove_engine(r->eng_id, r->rx_mem, r->tx_mem);
+    for (int i = 0; i < r->backlog; i++) {
+        remove_engine(r->listen_ids[i], r->listen_rx[i], r->listen_tx[i]);
+    }
+    free(r->listen_ids);
+    free(r->listen_rx);
+    free(r->listen_tx);
+    waitq_wake_all(&r->waiters);
+    uint32_t gen = r->generation;
+    memset(r, 0, sizeof(*r));
+    r->generation = gen + 1;
+    r->eng_id = -1;
+}
+
+/*
+ * Fold what the engine did to a TCP socket into the record: counters, the
+ * pending error a caller will see, the end of a connect.
+ */
+static void tcp_observe(sock_rec_t *r, const esg_tcp_info_t *info)
+{
+    uint8_t st = info->state;
+    if (st == r->last_state && (info->may_recv || r->peer_fin_seen)) {
+        return;
+    }
+    bool synchronised = st >= ESG_TCP_ESTABLISHED;
+    if (synchronised && !r->established_once) {
+        r->established_once = true;
+        r->connecting = false;
+        rt.c.tcp_opened++;
+        esg_tcp_set_timeout(rt.eng, r->eng_id, 0);
+    }
+    if (r->established_once && !info->may_recv && st != ESG_TCP_CLOSED && !r->peer_fin_seen &&
+        (st == ESG_TCP_CLOSE_WAIT || st == ESG_TCP_LAST_ACK || st == ESG_TCP_CLOSING || st == ESG_TCP_TIME_WAIT)) {
+        r->peer_fin_seen = true;
+        rt.c.tcp_closed_by_peer++;
+    }
+    if (st == ESG_TCP_CLOSED && r->last_state != ESG_TCP_CLOSED) {
+        if (r->connecting) {
+            r->connecting = false;
+            r->error = r->error ? r->error : ECONNREFUSED;
+        } else if (r->established_once && !(r->peer_fin_seen && r->shut_wr) && !r->orphan) {
+            r->error = ECONNRESET;
+            rt.c.tcp_aborted++;
+        }
+    }
+    r->last_state = st;
+}
+
+/* A connect that ended in CLOSED: refused (RST) or timed out. */
+static int connect_failure(sock_rec_t *r, uint64_t started_us)
+{
+    int err = r->error ? r->error : ECONNREFUSED;
+    if (err == ECONNREFUSED && os_now_us() - started_us >= (uint64_t)CONNECT_TIMEOUT_MS * 1000 - 100000) {
+        err = ETIMEDOUT;
+    }
+    r->error = 0;
+    return -err;
+}
+
+/* ---- open / bind / listen / accept / connect -------------------------------- */
+
+int esp_smoltcp_sock_open(esp_smoltcp_sock_type_t type, const esp_smoltcp_sock_buffers_t *bufs)
+{
+    if (type != ESP_SMOLTCP_SOCK_TCP && type != ESP_SMOLTCP_SOCK_UDP && type != ESP_SMOLTCP_SOCK_ICMP) {
+        return -EINVAL;
+    }
+    if (!rt.attached) {
+        return -ENETDOWN;
+    }
+    rt_lock();
+    int h = alloc_record();
+    if (h < 0) {
+        rt.c.socket_alloc_failures++;
+        rt_unlock();
+        return h;
+    }
+    sock_rec_t *r = &rt.socks[h];
+    r->type = type;
+    int id;
+    if (type == ESP_SMOLTCP_SOCK_TCP) {
+        r->rx_len = bufs && bufs->rx_bytes ? bufs->rx_bytes : rt.cfg.tcp_rx_buffer;
+        r->tx_len = bufs && bufs->tx_bytes ? bufs->tx_bytes : rt.cfg.tcp_tx_buffer;
+        id = open_engine_tcp(r->rx_len, r->tx_len, &r->rx_mem, &r->tx_mem);
+    } else {
+        uint32_t rxb = bufs && bufs->rx_bytes ? bufs->rx_bytes : rt.cfg.udp_rx_buffer;
+        uint32_t txb = bufs && bufs->tx_bytes ? bufs->tx_bytes : rt.cfg.udp_tx_buffer;
+        r->rx_len = esg_dgram_buffer_mem_size(rt.cfg.udp_rx_packets, rxb);
+        r->tx_len = esg_dgram_buffer_mem_size(rt.cfg.udp_tx_packets, txb);
+        r->rx_mem = malloc(r->rx_len);
+        r->tx_mem = malloc(r->tx_len);
+        id = -ENOMEM;
+        if (r->rx_mem && r->tx_mem) {
+            id = (type == ESP_SMOLTCP_SOCK_UDP ? esg_udp_open : esg_icmp_open)(
+                rt.eng, r->rx_mem, r->rx_len, rt.cfg.udp_rx_packets, r->tx_mem, r->tx_len, rt.cfg.udp_tx_packets);
+            id = id >= 0 ? id : sock_errno_from_glue(id);
+        }
+        if (id >= 0) {
+            rt_count_socket(+1);
+        } else {
+            free(r->rx_mem);
+            free(r->tx_mem);
+            r->rx_mem = r->tx_mem = NULL;
+            rt.c.socket_alloc_failures++;
+        }
+    }
+    if (id < 0) {
+        release_record(h);
+        rt_unlock();
+        return id;
+    }
+    r->eng_id = id;
+    r->last_state = ESG_TCP_CLOSED;
+    rt_unlock();
+    return h;
+}
+
+static int bind_locked(int h, sock_rec_t *r, const esp_smoltcp_endpoint_t *local, bool reuse)
+{
+    if (r->bound) {
+        return -EINVAL;
+    }
+    esp_smoltcp_endpoint_t ep = *local;
+    if (ep.family != ESP_SMOLTCP_AF_UNSPEC && !esg_iface_has_addr(rt.eng, ep.family, ep.addr)) {
+        /* Linux: EADDRNOTAVAIL for an address that is not ours (any-address aside). */
+        bool any = true;
+        for (int i = 0; i < 16; i++) {
+            any = any && ep.addr[i] == 0;
+        }
+        if (!any) {
+            return -EADDRNOTAVAIL;
+        }
+        ep.family = ESP_SMOLTCP_AF_UNSPEC;
+    }
+    if (ep.port == 0) {
+        int p = pick_ephemeral(r->type, h);
+        if (p < 0) {
+            return p;
+        }
+        ep.port = (uint16_t)p;
+    } else if (port_in_use(r->type, ep.port, &ep, reuse, h)) {
+        return -EADDRINUSE;
+    }
+    if (r->type == ESP_SMOLTCP_SOCK_UDP) {
+        int rc = esg_udp_bind(rt.eng, r->eng_id, to_esg(&ep));
+        if (rc < 0) {
+            return sock_errno_from_glue(rc);
+        }
+    }
+    r->local = ep;
+    r->bound = true;
+    r->reuse_addr = reuse;
+    return 0;
+}
+
+int esp_smoltcp_sock_bind(int h, const esp_smoltcp_endpoint_t *local, bool reuse_addr)
+{
+    if (!local) {
+        return -EINVAL;
+    }
+    if (!rt.attached) {
+        return -ENETDOWN;
+    }
+    rt_lock();
+    sock_rec_t *r = rec_of(h);
+    int rc = r ? bind_locked(h, r, local, reuse_addr) : -EBADF;
+    rt_unlock();
+    return rc;
+}
+
+int esp_smoltcp_sock_listen(int h, int backlog)
+{
+    if (!rt.attached) {
+        return -ENETDOWN;
+    }
+    rt_lock();
+    sock_rec_t *r = rec_of(h);
+    int rc = 0;
+    if (!r) {
+        rc = -EBADF;
+    } else if (r->type != ESP_SMOLTCP_SOCK_TCP || r->connecting || r->established_once) {
+        rc = -EINVAL;
+    } else if (r->backlog > 0) {
+        rc = 0; /* already listening: Linux only adjusts the backlog */
+    } else {
+        if (!r->bound) {
+            esp_smoltcp_endpoint_t any = {0};
+            rc = bind_locked(h, r, &any, false);
+        }
+        int n = backlog < 1 ? 1 : backlog;
+        if (n > rt.cfg.max_sockets) {
+            n = rt.cfg.max_sockets;
+        }
+        if (rc == 0) {
+            r->listen_ids = malloc(sizeof(int) * n);
+            r->listen_rx = calloc(n, sizeof(void *));
+            r->listen_tx = calloc(n, sizeof(void *));
+            rc = (r->listen_ids && r->listen_rx && r->listen_tx) ? 0 : -ENOMEM;
+        }
+        if (rc == 0) {
+            /* The socket's own engine socket is the first listener. */
+            r->listen_ids[0] = r->eng_id;
+            r->listen_rx[0] = r->rx_mem;
+            r->listen_tx[0] = r->tx_mem;
+            r->eng_id = -1;
+            r->rx_mem = r->tx_mem = NULL;
+            r->backlog = 1;
+            for (int i = 1; i < n && rc == 0; i++) {
+                int id = open_engine_tcp(r->rx_len, r->tx_len, &r->listen_rx[i], &r->listen_tx[i]);
+                if (id < 0) {
+                    rc = id;
+                    break;
+                }
+                r->listen_ids[i] = id;
+                r->backlog++;
+            }
+            for (int i = 0; i < r->backlog && rc == 0; i++) {
+                int e = esg_tcp_listen(rt.eng, r->listen_ids[i], to_esg(&r->local));
+                rc = e < 0 ? sock_errno_from_glue(e) : 0;
+            }
+        }
+        if (rc != 0) {
+            ESP_LOGW(TAG, "listen on port %u failed: %d", r->local.port, rc);
+        }
+    }
+    rt_unlock();
+    return rc;
+}
+
+/* The listener slot i holds an accepted connection: replace it with a fresh listener. */
+static void refill_listener(sock_rec_t *r, int i)
+{
+    int id = open_engine_tcp(r->rx_len, r->tx_len, &r->listen_rx[i], &r->listen_tx[i]);
+    if (id >= 0 && esg_tcp_listen(rt.eng, id, to_esg(&r->local)) < 0) {
+        remove_engine(id, r->listen_rx[i], r->listen_tx[i]);
+        id = -ENOMEM;
+    }
+    if (id < 0) {
+        r->listen_rx[i] = r->listen_tx[i] = NULL;
+        ESP_LOGW(TAG, "backlog of port %u shrinks: no socket for a new listener", r->local.port);
+    }
+    r->listen_ids[i] = id < 0 ? -1 : id;
+}
+
+int esp_smoltcp_sock_accept(int h, esp_smoltcp_endpoint_t *peer, uint32_t timeout_ms)
+{
+    if (!rt.attached) {
+        return -ENETDOWN;
+    }
+    uint64_t deadline = deadline_of(timeout_ms);
+    rt_lock();
+    sock_rec_t *r = rec_of(h);
+    int rc;
+    if (!r) {
+        rc = -EBADF;
+        goto out;
+    }
+    if (r->backlog == 0) {
+        rc = -EINVAL;
+        goto out;
+    }
+    uint32_t gen = r->generation;
+    for (;;) {
+        int ready = -1;
+        for (int i = 0; i < r->backlog && ready < 0; i++) {
+            if (r->listen_ids[i] < 0) {
+                refill_listener(r, i); /* memory may have come back */
+                continue;
+            }
+            esg_tcp_info_t info;
+            esg_tcp_get_info(rt.eng, r->listen_ids[i], &info);
+            if (info.state == ESG_TCP_CLOSED) {
+                esg_tcp_listen(rt.eng, r->listen_ids[i], to_esg(&r->local)); /* reset before accept */
+            } else if (info.state != ESG_TCP_LISTEN && info.state != ESG_TCP_SYN_RECEIVED) {
+                ready = i;
+            }
+        }
+        if (ready >= 0) {
+            int nh = alloc_record();
+            if (nh < 0) {
+                rt.c.socket_alloc_failures++;
+                rc = -ENFILE; /* the connection stays queued, as on Linux */
+                goto out;
+            }
+            sock_rec_t *n = &rt.socks[nh];
+            n->type = ESP_SMOLTCP_SOCK_TCP;
+            n->eng_id = r->listen_ids[ready];
+            n->rx_mem = r->listen_rx[ready];
+            n->tx_mem = r->listen_tx[ready];
+            n->rx_len = r->rx_len;
+            n->tx_len = r->tx_len;
+            n->bound = true;
+            n->last_state = ESG_TCP_SYN_RECEIVED;
+            esg_tcp_info_t info;
+            esg_tcp_get_info(rt.eng, n->eng_id, &info);
+            memcpy(&n->local, &info.local, sizeof(n->local));
+            tcp_observe(n, &info);
+            if (peer) {
+                memcpy(peer, &info.remote, sizeof(*peer));
+            }
+            refill_listener(r, ready);
+            rt_kick();
+            rc = nh;
+            goto out;
+        }
+        if (timeout_ms == 0) {
+            rc = -EAGAIN;
+            goto out;
+        }
+        rc = wait_on(h, gen, ESG_WAKE_RECV, deadline);
+        if (rc < 0) {
+            goto out;
+        }
+    }
+out:
+    rt_unlock();
+    return rc;
+}
+
+static int tcp_connect_locked(int h, sock_rec_t *r, const esp_smoltcp_endpoint_t *remote, uint32_t timeout_ms)
+{
+    if (r->backlog > 0) {
+        return -EISCONN;
+    }
+    if (r->connecting) {
+        return -EALREADY;
+    }
+    if (r->established_once) {
+        return -EISCONN;
+    }
+    if (remote->family == ESP_SMOLTCP_AF_UNSPEC || remote->port == 0) {
+        return remote->family == ESP_SMOLTCP_AF_UNSPEC ? -EAFNOSUPPORT : -ECONNREFUSED;
+    }
+    if (!r->bound) {
+        esp_smoltcp_endpoint_t any = {0};
+        int rc = bind_locked(h, r, &any, false);
+        if (rc < 0) {
+            return rc;
+        }
+    }
+    int e = esg_tcp_connect(rt.eng, r->eng_id, to_esg(remote), to_esg(&r->local));
+    if (e < 0) {
+        return e == ESG_ERR_UNADDR ? -ENETUNREACH : sock_errno_from_glue(e);
+    }
+    esg_tcp_set_timeout(rt.eng, r->eng_id, CONNECT_TIMEOUT_MS);
+    r->connecting = true;
+    r->error = 0;
+    r->last_state = ESG_TCP_SYN_SENT;
+    rt_kick();
+    uint64_t started = os_now_us();
+    uint64_t deadline = deadline_of(timeout_ms);
+    uint32_t gen = r->generation;
+    for (;;) {
+        esg_tcp_info_t info;
+        tcp_info(r, &info);
+        tcp_observe(r, &info);
+        if (r->established_once) {
+            return 0;
+        }
+        if (!r->connecting) {
+            return connect_failure(r, started);
+        }
+        if (timeout_ms == 0) {
+            return -EINPROGRESS;
+        }
+        int rc = wait_on(h, gen, ESG_WAKE_SEND, deadline);
+        if (rc == -EAGAIN) {
+            return -EINPROGRESS; /* SO_SNDTIMEO ran out: Linux reports EINPROGRESS too */
+        }
+        if (rc < 0) {
+            return rc;
+        }
+    }
+}
+
+int esp_smoltcp_sock_connect(int h, const esp_smoltcp_endpoint_t *remote, uint32_t timeout_ms)
+{
+    if (!remote) {
+        return -EINVAL;
+    }
+    if (!rt.attached) {
+        return -ENETDOWN;
+    }
+    rt_lock();
+    sock_rec_t *r = rec_of(h);
+    int rc;
+    if (!r) {
+        rc = -EBADF;
+    } else if (r->type == ESP_SMOLTCP_SOCK_TCP) {
+        rc = tcp_connect_locked(h, r, remote, timeout_ms);
+    } else {
+        r->default_remote = *remote;
+        r->has_default_remote = remote->family != ESP_SMOLTCP_AF_UNSPEC;
+        rc = 0;
+    }
+    rt_unlock();
+    return rc;
+}
+
+/* ---- TCP data ------------------------------------------------------------------ */
+
+ssize_t esp_smoltcp_sock_send(int h, const void *buf, size_t len, int flags, uint32_t timeout_ms)
+{
+    (void)flags;
+    if (!buf && len) {
+        return -EFAULT;
+    }
+    if (!rt.attached) {
+        return -ENETDOWN;
+    }
+    uint64_t deadline = deadline_of(timeout_ms);
+    size_t done = 0;
+    ssize_t rc = 0;
+    rt_lock();
+    sock_rec_t *r = rec_of(h);
+    if (!r) {
+        rc = -EBADF;
+        goto out;
+    }
+    if (r->type != ESP_SMOLTCP_SOCK_TCP) {
+        rt_unlock();
+        return esp_smoltcp_sock_sendto(h, buf, len, flags, NULL, timeout_ms);
+    }
+    uint32_t gen = r->generation;
+    for (;;) {
+        if (r->shut_wr) {
+            rc = -EPIPE;
+            break;
+        }
+        int n = esg_tcp_send(rt.eng, r->eng_id, (const uint8_t *)buf + done, len - done);
+        if (n > 0) {
+            done += (size_t)n;
+            rt_kick();
+            if (done == len) {
+                break;
+            }
+            continue;
+        }
+        if (n == 0 && len == 0) {
+            break;
+        }
+        esg_tcp_info_t info;
+        tcp_info(r, &info);
+        tcp_observe(r, &info);
+        if (n < 0 && !r->connecting) {
+            if (r->error) {
+                rc = -r->error;
+                r->error = 0;
+            } else {
+                rc = r->established_once ? -EPIPE : -ENOTCONN;
+            }
+            break;
+        }
+        if (timeout_ms == 0) {
+            rc = -EAGAIN;
+            break;
+        }
+        rc = wait_on(h, gen, ESG_WAKE_SEND, deadline);
+        if (rc < 0) {
+            break;
+        }
+    }
+out:
+    rt_unlock();
+    /* Partial progress wins over a later timeout or error, as on Linux. */
+    return done > 0 ? (ssize_t)done : rc;
+}
+
+ssize_t esp_smoltcp_sock_recv(int h, void *buf, size_t len, int flags, uint32_t timeout_ms)
+{
+    if (!buf && len) {
+        return -EFAULT;
+    }
+    if (!rt.attached) {
+        return -ENETDOWN;
+    }
+    uint64_t deadline = deadline_of(timeout_ms);
+    bool peek = flags & ESP_SMOLTCP_MSG_PEEK;
+    bool waitall = (flags & ESP_SMOLTCP_MSG_WAITALL) && !peek;
+    size_t done = 0;
+    ssize_t rc = 0;
+    rt_lock();
+    sock_rec_t *r = rec_of(h);
+    if (!r) {
+        rc = -EBADF;
+        goto out;
+    }
+    if (r->type != ESP_SMOLTCP_SOCK_TCP) {
+        rt_unlock();
+        return esp_smoltcp_sock_recvfrom(h, buf, len, flags, NULL, NULL, timeout_ms);
+    }
+    if (r->backlog > 0) {
+        rc = -ENOTCONN;
+        goto out;
+    }
+    uint32_t gen = r->generation;
+    while (len > 0) {
+        if (r->shut_rd) {
+            break; /* EOF */
+        }
+        int n = esg_tcp_recv(rt.eng, r->eng_id, (uint8_t *)buf + done, len - done, peek);
+        if (n > 0) {
+            done += (size_t)n;
+            if (!peek) {
+                rt_kick(); /* the window opened: let the engine say so */
+            }
+            if (!waitall || done == len) {
+                break;
+            }
+            continue;
+        }
+        if (n == ESG_ERR_FINISHED) {
+            break;
+        }
+        esg_tcp_info_t info;
+        tcp_info(r, &info);
+        tcp_observe(r, &info);
+        if (n < 0 && !r->connecting) {
+            if (r->error) {
+                rc = -r->error;
+                r->error = 0;
+            } else if (!r->established_once) {
+                rc = -ENOTCONN;
+            }
+            break; /* closed after a clean exchange: EOF */
+        }
+        if (done > 0 && !waitall) {
+            break;
+        }
+        if (timeout_ms == 0) {
+            rc = -EAGAIN;
+            break;
+        }
+        rc = wait_on(h, gen, ESG_WAKE_RECV, deadline);
+        if (rc < 0) {
+            break;
+        }
+    }
+out:
+    rt_unlock();
+    return done > 0 ? (ssize_t)done : rc;
+}
+
+/* ---- datagrams ------------------------------------------------------------------ */
+
+static int ensure_bound(int h, sock_rec_t *r)
+{
+    if (r->bound) {
+        return 0;
+    }
+    esp_smoltcp_endpoint_t any = {0};
+    return bind_locked(h, r, &any, false);
+}
+
+ssize_t esp_smoltcp_sock_sendto(int h, const void *buf, size_t len, int flags, const esp_smoltcp_endpoint_t *to,
+                                uint32_t timeout_ms)
+{
+    (void)flags;
+    if (!buf && len) {
+        return -EFAULT;
+    }
+    if (!rt.attached) {
+        return -ENETDOWN;
+    }
+    uint64_t deadline = deadline_of(timeout_ms);
+    rt_lock();
+    sock_rec_t *r = rec_of(h);
+    ssize_t rc;
+    if (!r) {
+        rc = -EBADF;
+        goto out;
+    }
+    if (r->type == ESP_SMOLTCP_SOCK_TCP) {
+        rt_unlock();
+        return esp_smoltcp_sock_send(h, buf, len, flags, timeout_ms);
+    }
+    if (!to) {
+        if (!r->has_default_remote) {
+            rc = -EDESTADDRREQ;
+            goto out;
+        }
+        to = &r->default_remote;
+    }
+    if (r->type == ESP_SMOLTCP_SOCK_ICMP && !r->bound && len >= 8) {
+        /* Echo replies come back to the identifier of the request (RFC 792). */
+        const uint8_t *m = buf;
+        esg_icmp_bind_ident(rt.eng, r->eng_id, (uint16_t)(m[4] << 8 | m[5]));
+        r->bound = true;
+    }
+    rc = r->type == ESP_SMOLTCP_SOCK_UDP ? ensure_bound(h, r) : 0;
+    uint32_t gen = r->generation;
+    while (rc == 0) {
+        int n = r->type == ESP_SMOLTCP_SOCK_UDP
+                    ? esg_udp_send(rt.eng, r->eng_id, buf, len, to_esg(to), NULL)
+                    : esg_icmp_send(rt.eng, r->eng_id, buf, len, to->family, to->addr);
+        if (n >= 0) {
+            rc = n;
+            rt_kick();
+            break;
+        }
+        if (n != ESG_ERR_AGAIN || timeout_ms == 0) {
+            rc = n == ESG_ERR_UNADDR ? -ENETUNREACH : sock_errno_from_glue(n);
+            break;
+        }
+        rc = wait_on(h, gen, ESG_WAKE_SEND, deadline);
+    }
+out:
+    rt_unlock();
+    return rc;
+}
+
+ssize_t esp_smoltcp_sock_recvfrom(int h, void *buf, size_t len, int flags, size_t *full_len,
+                                  esp_smoltcp_endpoint_t *from, uint32_t timeout_ms)
+{
+    if (!buf && len) {
+        return -EFAULT;
+    }
+    if (!rt.attached) {
+        return -ENETDOWN;
+    }
+    uint64_t deadline = deadline_of(timeout_ms);
+    bool peek = flags & ESP_SMOLTCP_MSG_PEEK;
+    rt_lock();
+    sock_rec_t *r = rec_of(h);
+    ssize_t rc;
+    if (!r) {
+        rc = -EBADF;
+        goto out;
+    }
+    if (r->type == ESP_SMOLTCP_SOCK_TCP) {
+        rt_unlock();
+        rc = esp_smoltcp_sock_recv(h, buf, len, flags, timeout_ms);
+        if (rc >= 0 && full_len) {
+            *full_len = (size_t)rc;
+        }
+        if (rc >= 0 && from) {
+            esp_smoltcp_sock_getpeername(h, from);
+        }
+        return rc;
+    }
+    rc = r->type == ESP_SMOLTCP_SOCK_UDP ? ensure_bound(h, r) : 0;
+    uint32_t gen = r->generation;
+    while (rc == 0) {
+        size_t full = 0;
+        int n = r->type == ESP_SMOLTCP_SOCK_UDP
+                    ? esg_udp_recv(rt.eng, r->eng_id, buf, len, peek, &full, (esg_endpoint_t *)from, NULL)
+                    : esg_icmp_recv(rt.eng, r->eng_id, buf, len, &full, (esg_endpoint_t *)from);
+        if (n >= 0) {
+            if (full_len) {
+                *full_len = full;
+            }
+            rc = n;
+            break;
+        }
+        if (n != ESG_ERR_AGAIN || timeout_ms == 0) {
+            rc = sock_errno_from_glue(n);
+            break;
+        }
+        rc = wait_on(h, gen, ESG_WAKE_RECV, deadline);
+    }
+out:
+    rt_unlock();
+    return rc;
+}
+
+/* ---- shutdown / close ------------------------------------------------------------ */
+
+int esp_smoltcp_sock_shutdown(int h, int how)
+{
+    if (how < ESP_SMOLTCP_SHUT_RD || how > ESP_SMOLTCP_SHUT_RDWR) {
+        return -EINVAL;
+    }
+    if (!rt.attached) {
+        return -ENETDOWN;
+    }
+    rt_lock();
+    sock_rec_t *r = rec_of(h);
+    int rc = 0;
+    if (!r) {
+        rc = -EBADF;
+    } else if (r->type == ESP_SMOLTCP_SOCK_TCP && !r->established_once && !r->connecting && r->backlog == 0) {
+        rc = -ENOTCONN;
+    } else {
+        if (how != ESP_SMOLTCP_SHUT_WR) {
+            r->shut_rd = true;
+        }
+        if (how != ESP_SMOLTCP_SHUT_RD && r->type == ESP_SMOLTCP_SOCK_TCP && r->eng_id >= 0 && !r->shut_wr) {
+            r->shut_wr = true;
+            esg_tcp_close(rt.eng, r->eng_id); /* FIN after queued data */
+            rt_kick();
+        }
+        waitq_wake_all(&r->waiters); /* a blocked recv on another thread returns now */
+    }
+    rt_unlock();
+    return rc;
+}
+
+static int close_locked(int h, bool abort_now)
+{
+    sock_rec_t *r = rec_of(h);
+    if (!r) {
+        return -EBADF;
+    }
+    esg_tcp_info_t info;
+    if (r->type != ESP_SMOLTCP_SOCK_TCP || r->backlog > 0 || !tcp_info(r, &info) ||
+        info.state == ESG_TCP_CLOSED || info.state == ESG_TCP_LISTEN || info.state == ESG_TCP_TIME_WAIT) {
+        release_record(h);
+        return 0;
+    }
+    /* Unread data at close means the peer's data is lost: RST, as Linux does (RFC 2525 §2.17). */
+    if (abort_now || info.recv_queue > 0 || info.state == ESG_TCP_SYN_SENT) {
+        esg_tcp_abort(rt.eng, r->eng_id);
+    } else {
+        esg_tcp_close(rt.eng, r->eng_id);
+        esg_tcp_set_timeout(rt.eng, r->eng_id, rt.cfg.linger_timeout_ms);
+    }
+    /* The handle is gone for the application; the engine socket finishes in the background. */
+    r->orphan = true;
+    r->generation++;
+    r->linger_deadline_us = os_now_us() + (uint64_t)rt.cfg.linger_timeout_ms * 1000;
+    waitq_wake_all(&r->waiters);
+    rt_kick();
+    return 0;
+}
+
+int esp_smoltcp_sock_close(int h)
+{
+    if (!rt.attached) {
+        return -ENETDOWN;
+    }
+    rt_lock();
+    int rc = close_locked(h, false);
+    rt_unlock();
+    return rc;
+}
+
+int esp_smoltcp_sock_abort(int h)
+{
+    if (!rt.attached) {
+        return -ENETDOWN;
+    }
+    rt_lock();
+    int rc = close_locked(h, true);
+    rt_unlock();
+    return rc;
+}
+
+/* Poll task, after each engine poll: counters, lingering sockets. Returns the next deadline delay. */
+uint64_t sock_after_poll(uint64_t now_us)
+{
+    uint64_t delay = UINT64_MAX;
+    for (int h = 0; h < rt.cfg.max_sockets; h++) {
+        sock_rec_t *r = &rt.socks[h];
+        if (!r->used || r->type != ESP_SMOLTCP_SOCK_TCP || r->eng_id < 0) {
+            continue;
+        }
+        esg_tcp_info_t info;
+        if (!tcp_info(r, &info)) {
+            continue;
+        }
+        tcp_observe(r, &info);
+        if (!r->orphan) {
+            continue;
+        }
+        if (info.state == ESG_TCP_CLOSED || info.state == ESG_TCP_TIME_WAIT) {
+            release_record(h);
+        } else if (now_us >= r->linger_deadline_us) {
+            esg_tcp_abort(rt.eng, r->eng_id);
+            rt.c.tcp_linger_aborts++;
+            delay = 0; /* send the RST, reap on the next pass */
+        } else if (r->linger_deadline_us - now_us < delay) {
+            delay = r->linger_deadline_us - now_us;
+        }
+    }
+    return delay;
+}
+
+void sock_release_all(void)
+{
+    for (int h = 0; h < rt.cfg.max_sockets; h++) {
+        if (rt.socks[h].used) {
+            release_record(h);
+        }
+    }
+}
+
+/* ---- readiness --------------------------------------------------------------------- */
+
+static uint16_t readiness(int h)
+{
+    sock_rec_t *r = rec_of(h);
+    if (!r) {
+        return ESP_SMOLTCP_POLLNVAL;
+    }
+    uint16_t ev = 0;
+    if (r->type != ESP_SMOLTCP_SOCK_TCP) {
+        esg_dgram_info_t d;
+        int rc = (r->type == ESP_SMOLTCP_SOCK_UDP ? esg_udp_get_info : esg_icmp_get_info)(rt.eng, r->eng_id, &d);
+        if (rc == ESG_OK) {
+            ev |= d.can_recv ? ESP_SMOLTCP_POLLIN : 0;
+            ev |= (d.can_send || !d.is_open) ? ESP_SMOLTCP_POLLOUT : 0;
+        }
+        return ev;
+    }
+    if (r->backlog > 0) {
+        for (int i = 0; i < r->backlog; i++) {
+            esg_tcp_info_t info;
+            if (r->listen_ids[i] >= 0 && esg_tcp_get_info(rt.eng, r->listen_ids[i], &info) == ESG_OK &&
+                info.state != ESG_TCP_LISTEN && info.state != ESG_TCP_SYN_RECEIVED && info.state != ESG_TCP_CLOSED) {
+                return ESP_SMOLTCP_POLLIN;
+            }
+        }
+        return 0;
+    }
+    esg_tcp_info_t info;
+    if (!tcp_info(r, &info)) {
+        return ESP_SMOLTCP_POLLERR;
+    }
+    tcp_observe(r, &info);
+    if (r->error) {
+        ev |= ESP_SMOLTCP_POLLERR | ESP_SMOLTCP_POLLIN | ESP_SMOLTCP_POLLOUT;
+    }
+    if (r->connecting) {
+        return ev;
+    }
+    if (info.can_recv || r->shut_rd || (r->established_once && !info.may_recv)) {
+        ev |= ESP_SMOLTCP_POLLIN;
+    }
+    if (info.can_send || (r->established_once && !info.may_send)) {
+        ev |= ESP_SMOLTCP_POLLOUT; /* writable, or a write would fail at once (EPIPE) */
+    }
+    if (r->established_once && !info.may_recv && !info.may_send) {
+        ev |= ESP_SMOLTCP_POLLHUP;
+    }
+    if (!r->established_once) {
+        ev |= ESP_SMOLTCP_POLLOUT | ESP_SMOLTCP_POLLHUP; /* never connected: Linux reports OUT|HUP */
+    }
+    return ev;
+}
+
+int esp_smoltcp_sock_poll(esp_smoltcp_pollfd_t *fds, size_t n, uint32_t timeout_ms)
+{
+    if (!fds && n) {
+        return -EFAULT;
+    }
+    if (!rt.attached) {
+        return -ENETDOWN;
+    }
+    uint64_t deadline = deadline_of(timeout_ms);
+    waiter_t *ws = n ? calloc(n, sizeof(*ws)) : NULL;
+    if (n && !ws) {
+        return -ENOMEM;
+    }
+    os_event_t *ev = os_thread_event();
+    if (!ev) {
+        free(ws);
+        return -ENOMEM;
+    }
+    int ready = 0;
+    rt_lock();
+    for (;;) {
+        ready = 0;
+        for (size_t i = 0; i < n; i++) {
+            uint16_t mask = fds[i].events | ESP_SMOLTCP_POLLERR | ESP_SMOLTCP_POLLHUP | ESP_SMOLTCP_POLLNVAL;
+            fds[i].revents = readiness(fds[i].handle) & mask;
+            ready += fds[i].revents != 0;
+        }
+        uint64_t now = os_now_us();
+        if (ready || timeout_ms == 0 || now >= deadline) {
+            break;
+        }
+        for (size_t i = 0; i < n; i++) {
+            int h = fds[i].handle;
+            ws[i].event = ev;
+            if (rec_of(h)) {
+                if (fds[i].events & ESP_SMOLTCP_POLLIN) {
+                    arm(h, ESG_WAKE_RECV);
+                }
+                if (fds[i].events & ESP_SMOLTCP_POLLOUT) {
+                    arm(h, ESG_WAKE_SEND);
+                }
+                /* errors and hang-ups arrive through the receive side */
+                arm(h, ESG_WAKE_RECV);
+                waitq_add(&rt.socks[h].waiters, &ws[i]);
+            }
+        }
+        rt_unlock();
+        os_event_wait(ev, deadline == UINT64_MAX ? OS_WAIT_FOREVER : deadline - now);
+        rt_lock();
+        for (size_t i = 0; i < n; i++) {
+            int h = fds[i].handle;
+            if (h >= 0 && h < rt.cfg.max_sockets) {
+                waitq_remove(&rt.socks[h].waiters, &ws[i]);
+            }
+        }
+    }
+    rt_unlock();
+    free(ws);
+    return ready;
+}
+
+/* ---- names, options ------------------------------------------------------------------ */
+
+int esp_smoltcp_sock_getsockname(int h, esp_smoltcp_endpoint_t *out)
+{
+    if (!out) {
+        return -EFAULT;
+    }
+    rt_lock();
+    sock_rec_t *r = rec_of(h);
+    int rc = r ? 0 : -EBADF;
+    if (r) {
+        *out = r->local;
+        esg_tcp_info_t info;
+        if (r->type == ESP_SMOLTCP_SOCK_TCP && tcp_info(r, &info) && info.local.family != ESG_AF_UNSPEC) {
+            memcpy(out, &info.local, sizeof(*out));
+        }
+    }
+    rt_unlock();
+    return rc;
+}
+
+int esp_smoltcp_sock_getpeername(int h, esp_smoltcp_endpoint_t *out)
+{
+    if (!out) {
+        return -EFAULT;
+    }
+    rt_lock();
+    sock_rec_t *r = rec_of(h);
+    int rc = r ? -ENOTCONN : -EBADF;
+    esg_tcp_info_t info;
+    if (r && r->type == ESP_SMOLTCP_SOCK_TCP && tcp_info(r, &info) && info.remote.family != ESG_AF_UNSPEC &&
+        info.state != ESG_TCP_SYN_SENT) {
+        memcpy(out, &info.remote, sizeof(*out));
+        rc = 0;
+    } else if (r && r->type != ESP_SMOLTCP_SOCK_TCP && r->has_default_remote) {
+        *out = r->default_remote;
+        rc = 0;
+    }
+    rt_unlock();
+    return rc;
+}
+
+int esp_smoltcp_sock_take_error(int h)
+{
+    rt_lock();
+    sock_rec_t *r = rec_of(h);
+    int rc = -EBADF;
+    if (r) {
+        esg_tcp_info_t info;
+        if (r->type == ESP_SMOLTCP_SOCK_TCP && tcp_info(r, &info)) {
+            tcp_observe(r, &info);
+        }
+        rc = r->error;
+        r->error = 0;
+    }
+    rt_unlock();
+    return rc;
+}
+
+int esp_smoltcp_sock_pending(int h)
+{
+    rt_lock();
+    sock_rec_t *r = rec_of(h);
+    int rc = -EBADF;
+    if (r && r->type == ESP_SMOLTCP_SOCK_TCP) {
+        esg_tcp_info_t info;
+        rc = tcp_info(r, &info) ? (int)info.recv_queue : 0;
+    } else if (r) {
+        esg_dgram_info_t d;
+        rc = 0;
+        if (r->type == ESP_SMOLTCP_SOCK_UDP && esg_udp_get_info(rt.eng, r->eng_id, &d) == ESG_OK) {
+            rc = (int)d.next_len;
+        }
+    }
+    rt_unlock();
+    return rc;
+}
+
+static int tcp_option(int h, int (*set)(esg_engine_t *, int, uint32_t), uint32_t value)
+{
+    rt_lock();
+    sock_rec_t *r = rec_of(h);
+    int rc = -EBADF;
+    if (r && r->type != ESP_SMOLTCP_SOCK_TCP) {
+        rc = -ENOPROTOOPT;
+    } else if (r) {
+        rc = 0;
+        if (r->eng_id >= 0) {
+            set(rt.eng, r->eng_id, value);
+        }
+        for (int i = 0; i < r->backlog; i++) {
+            if (r->listen_ids[i] >= 0) {
+                set(rt.eng, r->listen_ids[i], value);
+            }
+        }
+    }
+    rt_unlock();
+    return rc;
+}
+
+static int set_nodelay(esg_engine_t *e, int id, uint32_t v)
+{
+    return esg_tcp_set_nodelay(e, id, v != 0);
+}
+
+static int set_hop(esg_engine_t *e, int id, uint32_t v)
+{
+    return esg_tcp_set_hop_limit(e, id, (uint8_t)v);
+}
+
+int esp_smoltcp_sock_set_nodelay(int h, bool nodelay)
+{
+    return tcp_option(h, set_nodelay, nodelay);
+}
+
+int esp_smoltcp_sock_set_keepalive(int h, uint32_t interval_ms)
+{
+    return tcp_option(h, esg_tcp_set_keepalive, interval_ms);
+}
+
+int esp_smoltcp_sock_set_hop_limit(int h, uint8_t ttl)
+{
+    rt_lock();
+    sock_rec_t *r = rec_of(h);
+    int is_udp = r && r->type == ESP_SMOLTCP_SOCK_UDP;
+    int id = r ? r->eng_id : -1;
+    rt_unlock();
+    if (is_udp) {
+        rt_lock();
+        int rc = sock_errno_from_glue(esg_udp_set_hop_limit(rt.eng, id, ttl));
+        rt_unlock();
+        return rc;
+    }
+    return tcp_option(h, set_hop, ttl);
+}

@@ -1,0 +1,164 @@
+/*
+ * TAP netdev for the Linux host port. Linux-only headers stay in this file.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if.h>
+#include <linux/if_tun.h>
+#include <poll.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "esp_log.h"
+#include "esp_smoltcp_tap.h"
+#include "os.h"
+
+static const char *TAG = "netdev_tap";
+
+typedef struct {
+    esp_smoltcp_netdev_t base; /* first: the runtime sees only this */
+    char ifname[IFNAMSIZ];
+    int fd;
+    int stop_pipe[2];          /* wakes the reader out of poll() */
+    uint8_t mac[6];
+    os_thread_t *reader;
+    atomic_bool running;
+    uint8_t discard[2048];     /* where a frame goes when the pool is empty */
+} tap_dev_t;
+
+static void reader_main(void *arg)
+{
+    tap_dev_t *t = arg;
+    struct pollfd pfd[2] = {{.fd = t->fd, .events = POLLIN}, {.fd = t->stop_pipe[0], .events = POLLIN}};
+    while (atomic_load(&t->running)) {
+        if (poll(pfd, 2, -1) < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            ESP_LOGE(TAG, "poll: %s", strerror(errno));
+            break;
+        }
+        if (pfd[1].revents) {
+            break;
+        }
+        /* Drain what is ready, so a burst costs one poll(). */
+        for (;;) {
+            size_t size = 0;
+            uint8_t *buf = esp_smoltcp_rx_buffer_alloc(&size);
+            /* No pool buffer: still read the frame out of the kernel, then drop it (counted). */
+            ssize_t n = read(t->fd, buf ? buf : t->discard, buf ? size : sizeof(t->discard));
+            if (n <= 0) {
+                if (buf) {
+                    esp_smoltcp_rx_buffer_free(buf);
+                }
+                break;
+            }
+            if (buf) {
+                esp_smoltcp_netdev_input_pool(buf, (size_t)n);
+            }
+        }
+    }
+}
+
+static esp_err_t tap_start(esp_smoltcp_netdev_t *dev)
+{
+    tap_dev_t *t = (tap_dev_t *)dev;
+    atomic_store(&t->running, true);
+    os_thread_config_t cfg = {.name = "tap_rx", .stack_size = 0, .priority = 0, .core = -1};
+    return os_thread_create(&cfg, reader_main, t, &t->reader);
+}
+
+static void tap_stop(esp_smoltcp_netdev_t *dev)
+{
+    tap_dev_t *t = (tap_dev_t *)dev;
+    if (!t->reader) {
+        return;
+    }
+    atomic_store(&t->running, false);
+    (void)!write(t->stop_pipe[1], "x", 1);
+    os_thread_join(t->reader);
+    t->reader = NULL;
+}
+
+static esp_err_t tap_transmit(esp_smoltcp_netdev_t *dev, const uint8_t *frame, size_t len)
+{
+    tap_dev_t *t = (tap_dev_t *)dev;
+    for (;;) {
+        ssize_t n = write(t->fd, frame, len);
+        if (n == (ssize_t)len) {
+            return ESP_OK;
+        }
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        return ESP_FAIL;
+    }
+}
+
+static esp_err_t tap_get_mac(esp_smoltcp_netdev_t *dev, uint8_t mac[6])
+{
+    memcpy(mac, ((tap_dev_t *)dev)->mac, 6);
+    return ESP_OK;
+}
+
+static void tap_destroy(esp_smoltcp_netdev_t *dev)
+{
+    tap_dev_t *t = (tap_dev_t *)dev;
+    tap_stop(dev);
+    close(t->fd);
+    close(t->stop_pipe[0]);
+    close(t->stop_pipe[1]);
+    free(t);
+}
+
+esp_err_t esp_smoltcp_tap_create(const char *ifname, const uint8_t *mac, esp_smoltcp_netdev_t **out)
+{
+    if (!ifname || !out || strlen(ifname) >= IFNAMSIZ) {
+        return ESP_ERR_INVALID_ARG;
+    }
+    tap_dev_t *t = calloc(1, sizeof(*t));
+    if (!t) {
+        return ESP_ERR_NO_MEM;
+    }
+    t->fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+    if (t->fd < 0) {
+        ESP_LOGE(TAG, "open /dev/net/tun: %s", strerror(errno));
+        free(t);
+        return ESP_ERR_NOT_FOUND;
+    }
+    struct ifreq ifr = {0};
+    ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+    strncpy(ifr.ifr_name, ifname, IFNAMSIZ - 1);
+    if (ioctl(t->fd, TUNSETIFF, &ifr) < 0 || pipe2(t->stop_pipe, O_CLOEXEC) < 0) {
+        ESP_LOGE(TAG, "attach to tap %s: %s", ifname, strerror(errno));
+        close(t->fd);
+        free(t);
+        return ESP_ERR_NOT_FOUND;
+    }
+    /* Non-blocking reads let the reader drain a burst and return to poll(). */
+    fcntl(t->fd, F_SETFL, fcntl(t->fd, F_GETFL) | O_NONBLOCK);
+    strncpy(t->ifname, ifname, IFNAMSIZ - 1);
+    if (mac) {
+        memcpy(t->mac, mac, 6);
+    } else {
+        uint64_t r = os_random_u64();
+        memcpy(t->mac, &r, 6);
+        t->mac[0] = (uint8_t)((t->mac[0] & 0xfe) | 0x02); /* unicast, locally administered */
+    }
+    t->base = (esp_smoltcp_netdev_t){
+        .name = t->ifname,
+        .start = tap_start,
+        .stop = tap_stop,
+        .transmit = tap_transmit,
+        .get_mac = tap_get_mac,
+        .destroy = tap_destroy,
+        .mtu = 1500,
+        .rx_checksums_verified = false,
+    };
+    *out = &t->base;
+    return ESP_OK;
+}
