@@ -1,0 +1,80 @@
+#include "fd_table.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <string.h>
+
+static struct {
+    bool used;
+    compat_fd_t s;
+} fds[COMPAT_FD_COUNT];
+
+/* The fd table has its own small lock: it never waits on the stack. */
+static pthread_mutex_t fd_lock = PTHREAD_MUTEX_INITIALIZER;
+
+bool fd_in_range(int fd)
+{
+    return fd >= COMPAT_FD_FIRST && fd < COMPAT_FD_FIRST + COMPAT_FD_COUNT;
+}
+
+int fd_alloc(const compat_fd_t *init)
+{
+    pthread_mutex_lock(&fd_lock);
+    int fd = -EMFILE;
+    /* Lowest free number first, as POSIX requires of socket(). */
+    for (int i = 0; i < COMPAT_FD_COUNT; i++) {
+        if (!fds[i].used) {
+            fds[i].used = true;
+            fds[i].s = *init;
+            fd = COMPAT_FD_FIRST + i;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&fd_lock);
+    return fd;
+}
+
+int fd_get(int fd, compat_fd_t *out)
+{
+    if (!fd_in_range(fd)) {
+        return fd < 0 ? -EBADF : -ENOTSOCK;
+    }
+    pthread_mutex_lock(&fd_lock);
+    int rc = fds[fd - COMPAT_FD_FIRST].used ? 0 : -EBADF;
+    if (rc == 0 && out) {
+        *out = fds[fd - COMPAT_FD_FIRST].s;
+    }
+    pthread_mutex_unlock(&fd_lock);
+    return rc;
+}
+
+int fd_update(int fd, const compat_fd_t *in)
+{
+    if (!fd_in_range(fd)) {
+        return -EBADF;
+    }
+    pthread_mutex_lock(&fd_lock);
+    int rc = fds[fd - COMPAT_FD_FIRST].used ? 0 : -EBADF;
+    if (rc == 0) {
+        int handle = fds[fd - COMPAT_FD_FIRST].s.handle;
+        fds[fd - COMPAT_FD_FIRST].s = *in;
+        fds[fd - COMPAT_FD_FIRST].s.handle = handle;
+    }
+    pthread_mutex_unlock(&fd_lock);
+    return rc;
+}
+
+int fd_free(int fd)
+{
+    if (!fd_in_range(fd)) {
+        return -EBADF;
+    }
+    pthread_mutex_lock(&fd_lock);
+    int rc = -EBADF;
+    if (fds[fd - COMPAT_FD_FIRST].used) {
+        rc = fds[fd - COMPAT_FD_FIRST].s.handle;
+        fds[fd - COMPAT_FD_FIRST].used = false;
+    }
+    pthread_mutex_unlock(&fd_lock);
+    return rc;
+}
