@@ -1,0 +1,60 @@
+# Front doors of esp-smoltcp's host port. Every target installs what it needs
+# first (scripts/install-deps.sh; root or sudo on Debian 12).
+#
+#   make demo        the stack serving /dl/200000000 over an emulated 100 Mbit/s wire
+#   make test        everything CI runs: unit, glue, e2e, sanitizers
+#   make build       host build only (build/host)
+
+BUILD      ?= build/host
+ASAN_BUILD ?= build/asan
+TSAN_BUILD ?= build/tsan
+PYTHON     ?= python3
+CMAKE_GEN  ?= -G Ninja
+
+.PHONY: all deps build demo test test-unit test-glue test-e2e test-asan test-tsan clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+define cmake_build
+	cmake -S . -B $(1) $(CMAKE_GEN) $(2) >/dev/null
+	cmake --build $(1)
+endef
+
+build: deps
+	$(call cmake_build,$(BUILD),)
+
+demo: build
+	$(PYTHON) scripts/demo.py --bin $(BUILD)/examples/eth_basic/eth_basic
+
+test-unit: build
+	cd $(BUILD) && ctest --output-on-failure
+
+test-glue: deps
+	cd components/esp_smoltcp_glue && cargo test --locked
+	$(PYTHON) tests/check_glue_header.py
+
+test-e2e: build
+	ESP_SMOLTCP_DEMO_BIN=$(CURDIR)/$(BUILD)/examples/eth_basic/eth_basic $(PYTHON) -m pytest -q tests/e2e
+
+# ASan+UBSan: unit tests and the whole e2e suite against the instrumented demo.
+test-asan: deps
+	$(call cmake_build,$(ASAN_BUILD),-DESP_SMOLTCP_SANITIZE=address)
+	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=0 ctest --output-on-failure
+	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	ESP_SMOLTCP_DEMO_BIN=$(CURDIR)/$(ASAN_BUILD)/examples/eth_basic/eth_basic $(PYTHON) -m pytest -q tests/e2e
+
+# TSan: the threading of the runtime (poll task, RX thread, app threads) and the shim.
+test-tsan: deps
+	$(call cmake_build,$(TSAN_BUILD),-DESP_SMOLTCP_SANITIZE=thread)
+	cd $(TSAN_BUILD) && ctest --output-on-failure
+	TSAN_OPTIONS=halt_on_error=1 \
+	ESP_SMOLTCP_DEMO_BIN=$(CURDIR)/$(TSAN_BUILD)/examples/eth_basic/eth_basic $(PYTHON) -m pytest -q tests/e2e
+
+test: test-glue test-unit test-e2e test-asan test-tsan
+	@echo "make test: all suites passed"
+
+clean:
+	rm -rf build components/esp_smoltcp_glue/target
