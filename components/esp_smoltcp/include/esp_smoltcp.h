@@ -132,6 +132,9 @@ typedef struct {
     uint64_t rx_drop_bad_ip_checksum;
     uint64_t rx_drop_bad_l4_header;
     uint64_t rx_drop_bad_l4_checksum;
+    uint64_t rx_drop_martian;          /* 127/8 source or destination from the wire */
+    uint64_t loopback_frames;          /* frames the stack sent to itself (127/8, own address) */
+    uint64_t loopback_drops;           /* looped frames lost to a full pool or queue */
     uint32_t rx_pool_capacity;
     uint32_t rx_pool_in_use;
     uint32_t rx_pool_high_water;

@@ -10,6 +10,7 @@
 
 #include "esp_log.h"
 #include "ip_config.h"
+#include "loopback.h"
 #include "runtime.h"
 
 static const char *TAG = "esp_smoltcp";
@@ -66,6 +67,11 @@ static void input_frame(const frame_t *f)
     frame_check_result_t r = frame_check(f->buf, f->len, !rt.dev->rx_checksums_verified);
     if (r != FRAME_OK) {
         count_drop(r);
+        f->release(f->release_ctx, f->buf);
+        return;
+    }
+    if (loopback_is_martian(f->buf, f->len)) {
+        atomic_fetch_add_explicit(&rt.c.rx_drop_martian, 1, memory_order_relaxed);
         f->release(f->release_ctx, f->buf);
         return;
     }
@@ -144,6 +150,9 @@ static void dev_rx_done(void *ctx, uintptr_t cookie)
 static int dev_tx(void *ctx, const uint8_t *frame, size_t len)
 {
     (void)ctx;
+    if (loopback_divert(frame, len)) {
+        return 0;
+    }
     esp_err_t err = rt.dev->transmit(rt.dev, frame, len);
     if (err != ESP_OK) {
         atomic_fetch_add_explicit(&rt.c.tx_failures, 1, memory_order_relaxed);
@@ -160,7 +169,9 @@ static void apply_ip4(const uint8_t addr[4], uint8_t prefix, const uint8_t *gw, 
                       const uint8_t dns[][4])
 {
     esg_iface_clear_addrs(rt.eng, ESG_AF_INET);
+    /* The wire address first: smoltcp takes the first IPv4 address as source off-subnet. */
     esg_iface_add_addr(rt.eng, ESG_AF_INET, addr, prefix);
+    esg_iface_add_addr(rt.eng, ESG_AF_INET, loopback_addr, LOOPBACK_PREFIX);
     esg_iface_set_default_route(rt.eng, ESG_AF_INET, gw);
     memset(&rt.ip4, 0, sizeof(rt.ip4));
     rt.ip4.has_addr = true;
@@ -187,6 +198,7 @@ static void poll_dhcp(void)
     } else if (ev == ESG_DHCP_EVENT_DECONFIGURED) {
         ESP_LOGW(TAG, "dhcp lease lost");
         esg_iface_clear_addrs(rt.eng, ESG_AF_INET);
+        esg_iface_add_addr(rt.eng, ESG_AF_INET, loopback_addr, LOOPBACK_PREFIX);
         esg_iface_set_default_route(rt.eng, ESG_AF_INET, NULL);
         memset(&rt.ip4, 0, sizeof(rt.ip4));
     }
@@ -207,11 +219,15 @@ static void poll_task(void *arg)
         if (sock_delay < delay) {
             delay = sock_delay;
         }
-        rt_unlock();
-        if (delay > 0 && os_event_wait(rt.poll_event, delay == ESG_POLL_NEVER ? OS_WAIT_FOREVER : delay)) {
-            rt.c.poll_wakeups++; /* racy increment is fine: only this task writes it */
+        frame_queue_stats_t q;
+        frame_queue_get_stats(rt.rx_queue, &q);
+        if (q.depth > 0) {
+            delay = 0; /* frames looped back during this poll: go round again */
         }
+        rt_unlock();
+        bool woken = delay > 0 && os_event_wait(rt.poll_event, delay == ESG_POLL_NEVER ? OS_WAIT_FOREVER : delay);
         rt_lock();
+        rt.c.poll_wakeups += woken;
     }
     rt_unlock();
 }
@@ -315,6 +331,7 @@ esp_err_t esp_smoltcp_attach_netdev(esp_smoltcp_netdev_t *dev)
     if (err != ESP_OK) {
         return err;
     }
+    memcpy(rt.mac, ecfg.mac, 6);
     size_t align = esg_engine_mem_align();
     size_t size = esg_engine_mem_size(rt.cfg.max_sockets);
     rt.engine_mem = aligned_alloc(align, (size + align - 1) / align * align);
@@ -328,6 +345,7 @@ esp_err_t esp_smoltcp_attach_netdev(esp_smoltcp_netdev_t *dev)
         err = rc == ESG_ERR_NOMEM ? ESP_ERR_NO_MEM : ESP_ERR_INVALID_ARG;
         goto fail;
     }
+    esg_iface_add_addr(rt.eng, ESG_AF_INET, loopback_addr, LOOPBACK_PREFIX);
     err = configure_ipv4();
     if (err != ESP_OK) {
         goto fail_engine;
@@ -438,6 +456,9 @@ esp_err_t esp_smoltcp_get_stats(esp_smoltcp_iface_t iface, esp_smoltcp_stats_t *
     out->rx_drop_bad_ip_checksum = load(&rt.c.rx_drop_reason[FRAME_BAD_IP_CHECKSUM]);
     out->rx_drop_bad_l4_header = load(&rt.c.rx_drop_reason[FRAME_BAD_L4_HEADER]);
     out->rx_drop_bad_l4_checksum = load(&rt.c.rx_drop_reason[FRAME_BAD_L4_CHECKSUM]);
+    out->rx_drop_martian = load(&rt.c.rx_drop_martian);
+    out->loopback_frames = load(&rt.c.loopback_frames);
+    out->loopback_drops = load(&rt.c.loopback_drops);
     frame_pool_stats_t ps;
     frame_pool_get_stats(rt.rx_pool, &ps);
     out->rx_drop_pool_empty = ps.alloc_failures;

@@ -49,6 +49,8 @@ typedef struct {
 typedef struct {
     atomic_uint_fast64_t rx_frames, rx_bytes, tx_frames, tx_bytes, tx_failures;
     atomic_uint_fast64_t rx_drop_reason[FRAME_CHECK_REASONS];
+    atomic_uint_fast64_t rx_drop_martian;
+    atomic_uint_fast64_t loopback_frames, loopback_drops;
     uint64_t socket_alloc_failures;
     uint64_t tcp_opened, tcp_closed_by_peer, tcp_aborted, tcp_linger_aborts;
     uint64_t polls, poll_wakeups;
@@ -64,6 +66,7 @@ typedef struct {
     os_event_t *poll_event;        /* wakes the poll task; no lock needed */
     os_thread_t *poll_thread;
     esp_smoltcp_netdev_t *dev;     /* not locked: set before the poll task starts */
+    uint8_t mac[6];
     frame_pool_t *rx_pool;         /* thread-safe on its own */
     frame_queue_t *rx_queue;       /* thread-safe on its own */
     frame_t rx_inflight[4];        /* frames handed to the engine, by cookie */

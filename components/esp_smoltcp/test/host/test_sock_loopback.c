@@ -1,0 +1,387 @@
+/*
+ * Runtime + native socket API, in one process, no root: the stack runs on a
+ * null netdev (counts and discards what reaches the "wire") and the sockets
+ * talk over 127.0.0.1 and the interface's own address, which the runtime
+ * loops back. Checks BSD-level semantics of the native layer: EOF vs EAGAIN,
+ * refused connects, backlog, RST on close with unread data, shutdown waking a
+ * blocked reader, table exhaustion, and that loopback never touches the wire.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "esp_smoltcp.h"
+#include "esp_smoltcp_sock.h"
+#include "unit_test.h"
+
+/* ---- null netdev ------------------------------------------------------------ */
+
+static atomic_int wire_frames;
+
+static esp_err_t null_start(esp_smoltcp_netdev_t *d) { (void)d; return ESP_OK; }
+static void null_stop(esp_smoltcp_netdev_t *d) { (void)d; }
+static esp_err_t null_tx(esp_smoltcp_netdev_t *d, const uint8_t *f, size_t n)
+{
+    (void)d;
+    (void)f;
+    (void)n;
+    atomic_fetch_add(&wire_frames, 1);
+    return ESP_OK;
+}
+static esp_err_t null_mac(esp_smoltcp_netdev_t *d, uint8_t mac[6])
+{
+    (void)d;
+    static const uint8_t m[6] = {0x02, 0, 0, 0x12, 0x34, 0x56};
+    memcpy(mac, m, 6);
+    return ESP_OK;
+}
+
+static esp_smoltcp_netdev_t null_dev = {
+    .name = "null", .start = null_start, .stop = null_stop, .transmit = null_tx, .get_mac = null_mac, .mtu = 1500,
+};
+
+/* ---- helpers ------------------------------------------------------------------ */
+
+static esp_smoltcp_endpoint_t ep4(uint8_t a, uint8_t b, uint8_t c, uint8_t d, uint16_t port)
+{
+    esp_smoltcp_endpoint_t e = {.family = ESP_SMOLTCP_AF_INET, .port = port};
+    e.addr[0] = a;
+    e.addr[1] = b;
+    e.addr[2] = c;
+    e.addr[3] = d;
+    return e;
+}
+
+static uint64_t ms_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* A connected pair over 127.0.0.1:port: *srv_conn accepted, *cli connected. */
+static void tcp_pair(uint16_t port, int *listener, int *srv_conn, int *cli)
+{
+    *listener = esp_smoltcp_sock_open(ESP_SMOLTCP_SOCK_TCP, NULL);
+    esp_smoltcp_endpoint_t local = ep4(127, 0, 0, 1, port);
+    CHECK_EQ(esp_smoltcp_sock_bind(*listener, &local, true), 0);
+    CHECK_EQ(esp_smoltcp_sock_listen(*listener, 2), 0);
+    *cli = esp_smoltcp_sock_open(ESP_SMOLTCP_SOCK_TCP, NULL);
+    CHECK_EQ(esp_smoltcp_sock_connect(*cli, &local, 2000), 0);
+    esp_smoltcp_endpoint_t peer;
+    *srv_conn = esp_smoltcp_sock_accept(*listener, &peer, 2000);
+    CHECK(*srv_conn >= 0);
+    esp_smoltcp_endpoint_t cli_name;
+    CHECK_EQ(esp_smoltcp_sock_getsockname(*cli, &cli_name), 0);
+    CHECK_EQ(peer.family, ESP_SMOLTCP_AF_INET);
+    CHECK_EQ(peer.port, cli_name.port);
+    CHECK_EQ(peer.addr[0], 127);
+}
+
+/* ---- cases ---------------------------------------------------------------------- */
+
+typedef struct {
+    int fd;
+    size_t len;
+} sender_t;
+
+static void *send_pattern(void *arg)
+{
+    sender_t *s = arg;
+    uint8_t buf[4096];
+    size_t off = 0;
+    while (off < s->len) {
+        size_t n = s->len - off < sizeof(buf) ? s->len - off : sizeof(buf);
+        for (size_t i = 0; i < n; i++) {
+            buf[i] = (uint8_t)((off + i) % 251);
+        }
+        ssize_t k = esp_smoltcp_sock_send(s->fd, buf, n, 0, 5000);
+        if (k <= 0) {
+            break;
+        }
+        off += (size_t)k;
+    }
+    esp_smoltcp_sock_close(s->fd);
+    return NULL;
+}
+
+static void test_tcp_transfer_and_eof(void)
+{
+    int l, s, c;
+    tcp_pair(5001, &l, &s, &c);
+    sender_t snd = {.fd = c, .len = 300000};
+    pthread_t t;
+    pthread_create(&t, NULL, send_pattern, &snd);
+    size_t got = 0;
+    bool exact = true;
+    uint8_t buf[7000];
+    for (;;) {
+        ssize_t n = esp_smoltcp_sock_recv(s, buf, sizeof(buf), 0, 5000);
+        if (n <= 0) {
+            CHECK_EQ(n, 0); /* EOF after the peer's FIN, not an error */
+            break;
+        }
+        for (ssize_t i = 0; i < n; i++) {
+            exact = exact && buf[i] == (uint8_t)((got + (size_t)i) % 251);
+        }
+        got += (size_t)n;
+    }
+    pthread_join(t, NULL);
+    CHECK_EQ(got, 300000);
+    CHECK(exact);
+    CHECK_EQ(esp_smoltcp_sock_recv(s, buf, sizeof(buf), 0, 0), 0); /* EOF stays EOF */
+    esp_smoltcp_sock_close(s);
+    esp_smoltcp_sock_close(l);
+}
+
+static void test_recv_timeout_is_eagain(void)
+{
+    int l, s, c;
+    tcp_pair(5002, &l, &s, &c);
+    uint8_t b;
+    uint64_t t0 = ms_now();
+    CHECK_EQ(esp_smoltcp_sock_recv(s, &b, 1, 0, 150), -EAGAIN);
+    uint64_t dt = ms_now() - t0;
+    CHECK(dt >= 140 && dt < 1000);
+    CHECK_EQ(esp_smoltcp_sock_recv(s, &b, 1, 0, 0), -EAGAIN);
+    esp_smoltcp_sock_close(c);
+    esp_smoltcp_sock_close(s);
+    esp_smoltcp_sock_close(l);
+}
+
+static void test_peek_and_waitall(void)
+{
+    int l, s, c;
+    tcp_pair(5003, &l, &s, &c);
+    CHECK_EQ(esp_smoltcp_sock_send(c, "hello world", 11, 0, 1000), 11);
+    char buf[32] = {0};
+    CHECK_EQ(esp_smoltcp_sock_recv(s, buf, 5, ESP_SMOLTCP_MSG_PEEK | ESP_SMOLTCP_MSG_WAITALL, 1000), 5);
+    CHECK_MEM(buf, "hello", 5);
+    CHECK_EQ(esp_smoltcp_sock_recv(s, buf, 11, ESP_SMOLTCP_MSG_WAITALL, 1000), 11);
+    CHECK_MEM(buf, "hello world", 11);
+    /* WAITALL with a timeout: partial data is returned, never lost. */
+    CHECK_EQ(esp_smoltcp_sock_send(c, "abc", 3, 0, 1000), 3);
+    CHECK_EQ(esp_smoltcp_sock_recv(s, buf, 10, ESP_SMOLTCP_MSG_WAITALL, 200), 3);
+    esp_smoltcp_sock_close(c);
+    esp_smoltcp_sock_close(s);
+    esp_smoltcp_sock_close(l);
+}
+
+static void test_connect_refused_and_nonblocking(void)
+{
+    int c = esp_smoltcp_sock_open(ESP_SMOLTCP_SOCK_TCP, NULL);
+    esp_smoltcp_endpoint_t closed_port = ep4(127, 0, 0, 1, 5999);
+    CHECK_EQ(esp_smoltcp_sock_connect(c, &closed_port, 2000), -ECONNREFUSED);
+    esp_smoltcp_sock_close(c);
+
+    int l = esp_smoltcp_sock_open(ESP_SMOLTCP_SOCK_TCP, NULL);
+    esp_smoltcp_endpoint_t any = ep4(0, 0, 0, 0, 5004);
+    any.family = ESP_SMOLTCP_AF_UNSPEC;
+    CHECK_EQ(esp_smoltcp_sock_bind(l, &any, true), 0);
+    CHECK_EQ(esp_smoltcp_sock_listen(l, 1), 0);
+    c = esp_smoltcp_sock_open(ESP_SMOLTCP_SOCK_TCP, NULL);
+    esp_smoltcp_endpoint_t lo = ep4(127, 0, 0, 1, 5004);
+    CHECK_EQ(esp_smoltcp_sock_connect(c, &lo, 0), -EINPROGRESS);
+    /* Still connecting: EALREADY; over loopback it may already be done: EISCONN (as Linux). */
+    int again = esp_smoltcp_sock_connect(c, &lo, 0);
+    CHECK(again == -EALREADY || again == -EISCONN);
+    esp_smoltcp_pollfd_t p = {.handle = c, .events = ESP_SMOLTCP_POLLOUT};
+    CHECK_EQ(esp_smoltcp_sock_poll(&p, 1, 2000), 1);
+    CHECK(p.revents & ESP_SMOLTCP_POLLOUT);
+    CHECK_EQ(esp_smoltcp_sock_take_error(c), 0);
+    CHECK_EQ(esp_smoltcp_sock_connect(c, &lo, 0), -EISCONN);
+    esp_smoltcp_endpoint_t peer;
+    int s = esp_smoltcp_sock_accept(l, &peer, 1000);
+    CHECK(s >= 0);
+    esp_smoltcp_sock_close(c);
+    esp_smoltcp_sock_close(s);
+    esp_smoltcp_sock_close(l);
+}
+
+static void test_backlog(void)
+{
+    int l = esp_smoltcp_sock_open(ESP_SMOLTCP_SOCK_TCP, NULL);
+    esp_smoltcp_endpoint_t lo = ep4(127, 0, 0, 1, 5005);
+    CHECK_EQ(esp_smoltcp_sock_bind(l, &lo, true), 0);
+    CHECK_EQ(esp_smoltcp_sock_listen(l, 3), 0);
+    int c[3];
+    for (int i = 0; i < 3; i++) {
+        c[i] = esp_smoltcp_sock_open(ESP_SMOLTCP_SOCK_TCP, NULL);
+        /* All three complete before anyone calls accept(). */
+        CHECK_EQ(esp_smoltcp_sock_connect(c[i], &lo, 2000), 0);
+    }
+    for (int i = 0; i < 3; i++) {
+        esp_smoltcp_endpoint_t peer;
+        int s = esp_smoltcp_sock_accept(l, &peer, 1000);
+        CHECK(s >= 0);
+        esp_smoltcp_sock_close(s);
+    }
+    esp_smoltcp_endpoint_t peer;
+    CHECK_EQ(esp_smoltcp_sock_accept(l, &peer, 0), -EAGAIN);
+    for (int i = 0; i < 3; i++) {
+        esp_smoltcp_sock_close(c[i]);
+    }
+    esp_smoltcp_sock_close(l);
+}
+
+static void test_close_with_unread_data_resets(void)
+{
+    int l, s, c;
+    tcp_pair(5006, &l, &s, &c);
+    CHECK_EQ(esp_smoltcp_sock_send(c, "unread", 6, 0, 1000), 6);
+    usleep(50000);
+    esp_smoltcp_sock_close(s); /* data left unread: RST (RFC 2525 §2.17) */
+    uint8_t b[8];
+    CHECK_EQ(esp_smoltcp_sock_recv(c, b, sizeof(b), 0, 2000), -ECONNRESET);
+    esp_smoltcp_sock_close(c);
+    esp_smoltcp_sock_close(l);
+}
+
+typedef struct {
+    int fd;
+    ssize_t result;
+} reader_t;
+
+static void *blocked_reader(void *arg)
+{
+    reader_t *r = arg;
+    uint8_t b[4];
+    r->result = esp_smoltcp_sock_recv(r->fd, b, sizeof(b), 0, 10000);
+    return NULL;
+}
+
+static void test_shutdown_wakes_reader(void)
+{
+    int l, s, c;
+    tcp_pair(5007, &l, &s, &c);
+    reader_t r = {.fd = s, .result = -999};
+    pthread_t t;
+    pthread_create(&t, NULL, blocked_reader, &r);
+    usleep(100000);
+    uint64_t t0 = ms_now();
+    CHECK_EQ(esp_smoltcp_sock_shutdown(s, ESP_SMOLTCP_SHUT_RD), 0);
+    pthread_join(t, NULL);
+    CHECK_EQ(r.result, 0);
+    CHECK(ms_now() - t0 < 1000);
+    esp_smoltcp_sock_close(c);
+    esp_smoltcp_sock_close(s);
+    esp_smoltcp_sock_close(l);
+}
+
+static void test_udp_loopback(void)
+{
+    int srv = esp_smoltcp_sock_open(ESP_SMOLTCP_SOCK_UDP, NULL);
+    esp_smoltcp_endpoint_t ctrl = ep4(127, 0, 0, 1, 32768); /* esp_http_server's control socket */
+    CHECK_EQ(esp_smoltcp_sock_bind(srv, &ctrl, false), 0);
+    int cli = esp_smoltcp_sock_open(ESP_SMOLTCP_SOCK_UDP, NULL);
+    /* Unbound sendto: an ephemeral port is picked, the datagram is not lost. */
+    CHECK_EQ(esp_smoltcp_sock_sendto(cli, "0123456789", 10, 0, &ctrl, 1000), 10);
+    char buf[16];
+    size_t full = 0;
+    esp_smoltcp_endpoint_t from;
+    CHECK_EQ(esp_smoltcp_sock_recvfrom(srv, buf, 4, 0, &full, &from, 1000), 4);
+    CHECK_EQ(full, 10); /* truncated copy, real size reported */
+    CHECK_MEM(buf, "0123", 4);
+    esp_smoltcp_endpoint_t cli_name;
+    esp_smoltcp_sock_getsockname(cli, &cli_name);
+    CHECK_EQ(from.port, cli_name.port);
+    CHECK(from.port >= 49152);
+    CHECK_EQ(esp_smoltcp_sock_recvfrom(srv, buf, sizeof(buf), 0, &full, &from, 0), -EAGAIN);
+    int dup = esp_smoltcp_sock_open(ESP_SMOLTCP_SOCK_UDP, NULL);
+    CHECK_EQ(esp_smoltcp_sock_bind(dup, &ctrl, false), -EADDRINUSE);
+    esp_smoltcp_sock_close(dup);
+    esp_smoltcp_sock_close(cli);
+    esp_smoltcp_sock_close(srv);
+}
+
+static void test_self_connect_over_own_address(void)
+{
+    int l = esp_smoltcp_sock_open(ESP_SMOLTCP_SOCK_TCP, NULL);
+    esp_smoltcp_endpoint_t any = {.family = ESP_SMOLTCP_AF_UNSPEC, .port = 5008};
+    CHECK_EQ(esp_smoltcp_sock_bind(l, &any, true), 0);
+    CHECK_EQ(esp_smoltcp_sock_listen(l, 1), 0);
+    int before = atomic_load(&wire_frames);
+    int c = esp_smoltcp_sock_open(ESP_SMOLTCP_SOCK_TCP, NULL);
+    esp_smoltcp_endpoint_t own = ep4(198, 18, 5, 2, 5008);
+    CHECK_EQ(esp_smoltcp_sock_connect(c, &own, 2000), 0);
+    esp_smoltcp_endpoint_t peer;
+    int s = esp_smoltcp_sock_accept(l, &peer, 1000);
+    CHECK(s >= 0);
+    CHECK_EQ(esp_smoltcp_sock_send(c, "x", 1, 0, 1000), 1);
+    char b;
+    CHECK_EQ(esp_smoltcp_sock_recv(s, &b, 1, 0, 1000), 1);
+    CHECK_EQ(atomic_load(&wire_frames), before); /* nothing left the box */
+    esp_smoltcp_sock_close(c);
+    esp_smoltcp_sock_close(s);
+    esp_smoltcp_sock_close(l);
+}
+
+static void test_table_exhaustion_recovers(void)
+{
+    int h[64];
+    int n = 0;
+    int rc;
+    while ((rc = esp_smoltcp_sock_open(ESP_SMOLTCP_SOCK_UDP, NULL)) >= 0 && n < 64) {
+        h[n++] = rc;
+    }
+    CHECK_EQ(rc, -ENFILE);
+    CHECK(n > 0 && n < 64);
+    for (int i = 0; i < n; i++) {
+        esp_smoltcp_sock_close(h[i]);
+    }
+    rc = esp_smoltcp_sock_open(ESP_SMOLTCP_SOCK_UDP, NULL);
+    CHECK(rc >= 0);
+    esp_smoltcp_sock_close(rc);
+}
+
+static void test_bad_handles(void)
+{
+    uint8_t b;
+    CHECK_EQ(esp_smoltcp_sock_recv(-1, &b, 1, 0, 0), -EBADF);
+    CHECK_EQ(esp_smoltcp_sock_send(9999, &b, 1, 0, 0), -EBADF);
+    CHECK_EQ(esp_smoltcp_sock_close(3), -EBADF);
+    CHECK_EQ(esp_smoltcp_sock_open((esp_smoltcp_sock_type_t)42, NULL), -EINVAL);
+    int c = esp_smoltcp_sock_open(ESP_SMOLTCP_SOCK_TCP, NULL);
+    CHECK_EQ(esp_smoltcp_sock_recv(c, &b, 1, 0, 0), -ENOTCONN);
+    CHECK_EQ(esp_smoltcp_sock_send(c, &b, 1, 0, 0), -ENOTCONN);
+    CHECK_EQ(esp_smoltcp_sock_close(c), 0);
+    CHECK_EQ(esp_smoltcp_sock_close(c), -EBADF); /* closed handles stay closed */
+}
+
+int main(void)
+{
+    esp_smoltcp_config_t cfg = ESP_SMOLTCP_DEFAULT_CONFIG();
+    cfg.ipv4_mode = ESP_SMOLTCP_IPV4_STATIC;
+    cfg.static_ip = "198.18.5.2/24";
+    cfg.max_sockets = 24;
+    CHECK_EQ(esp_smoltcp_init_with_config(&cfg), ESP_OK);
+    CHECK_EQ(esp_smoltcp_init_with_config(&cfg), ESP_ERR_INVALID_STATE);
+    CHECK_EQ(esp_smoltcp_attach_netdev(&null_dev), ESP_OK);
+    CHECK_EQ(esp_smoltcp_wait_for_ip(ESP_SMOLTCP_IFACE_ETH, 1000), ESP_OK);
+    CHECK_EQ(esp_smoltcp_wait_for_ip((esp_smoltcp_iface_t)7, 1000), ESP_ERR_INVALID_ARG);
+
+    RUN(test_bad_handles);
+    RUN(test_tcp_transfer_and_eof);
+    RUN(test_recv_timeout_is_eagain);
+    RUN(test_peek_and_waitall);
+    RUN(test_connect_refused_and_nonblocking);
+    RUN(test_backlog);
+    RUN(test_close_with_unread_data_resets);
+    RUN(test_shutdown_wakes_reader);
+    RUN(test_udp_loopback);
+    RUN(test_self_connect_over_own_address);
+    RUN(test_table_exhaustion_recovers);
+
+    esp_smoltcp_stats_t st;
+    CHECK_EQ(esp_smoltcp_get_stats(ESP_SMOLTCP_IFACE_ETH, &st), ESP_OK);
+    CHECK(st.loopback_frames > 100);
+    CHECK_EQ(st.loopback_drops, 0);
+    CHECK_EQ(st.tx_frames, (uint64_t)atomic_load(&wire_frames));
+    CHECK_EQ(esp_smoltcp_deinit(), ESP_OK);
+    CHECK_EQ(esp_smoltcp_deinit(), ESP_ERR_INVALID_STATE);
+    return UNIT_TEST_END();
+}
