@@ -47,6 +47,7 @@ C_BASE = {
     "intptr_t": "isize",
     "bool": "bool",
     "void": "c_void",
+    "char": "c_char",
     "esg_engine_t": "Engine",
     "struct esg_engine": "Engine",
 }

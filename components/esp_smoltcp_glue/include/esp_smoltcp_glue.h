@@ -32,6 +32,7 @@ extern "C" {
 #define ESG_ERR_FINISHED (-7)  /* receive side closed by the peer (EOF) */
 #define ESG_ERR_TOOBIG (-8)    /* datagram larger than the socket buffer */
 #define ESG_ERR_NOMEM (-9)     /* memory block given is too small */
+#define ESG_ERR_FAILED (-10)   /* the operation finished without a result (DNS: no such name) */
 
 /* ---- families ------------------------------------------------------------ */
 #define ESG_AF_UNSPEC 0
@@ -144,6 +145,31 @@ void esg_dhcp_stop(esg_engine_t *eng);
  * holds it; the caller applies address, route and DNS.
  */
 int esg_dhcp_poll(esg_engine_t *eng, esg_dhcp_lease_t *lease);
+
+/* ---- DNS resolver ---------------------------------------------------------- */
+#define ESG_DNS_MAX_QUERIES 4 /* queries in flight at once */
+#define ESG_DNS_MAX_SERVERS 4
+#define ESG_DNS_TYPE_A 1
+#define ESG_DNS_TYPE_AAAA 28
+
+/** Replace the server list (UDP port 53). Returns the number kept (at most ESG_DNS_MAX_SERVERS). */
+int esg_dns_set_servers(esg_engine_t *eng, const esg_endpoint_t *servers, size_t count);
+/**
+ * Start resolving name (no trailing NUL needed) for one record type. Returns
+ * a query id >= 0; ESG_ERR_NOSLOT when ESG_DNS_MAX_QUERIES are in flight;
+ * ESG_ERR_INVAL for a bad name or type.
+ */
+int esg_dns_query(esg_engine_t *eng, const char *name, size_t name_len, uint16_t qtype);
+/**
+ * Addresses found (up to max; the id is then free), ESG_ERR_AGAIN while
+ * pending, ESG_ERR_FAILED when the name does not resolve or no server
+ * answered (smoltcp does not tell the two apart).
+ */
+int esg_dns_result(esg_engine_t *eng, int qid, esg_endpoint_t *addrs, size_t max);
+/** Abandon a query; its id is free. */
+int esg_dns_cancel(esg_engine_t *eng, int qid);
+/** One-shot wake with token when the query finishes. */
+int esg_dns_register_wake(esg_engine_t *eng, int qid, uintptr_t token);
 
 /* ---- sockets common -------------------------------------------------------- */
 #define ESG_WAKE_RECV 0

@@ -14,6 +14,7 @@ pub const ESG_ERR_BADID: i32 = -6;
 pub const ESG_ERR_FINISHED: i32 = -7;
 pub const ESG_ERR_TOOBIG: i32 = -8;
 pub const ESG_ERR_NOMEM: i32 = -9;
+pub const ESG_ERR_FAILED: i32 = -10;
 
 pub const ESG_AF_UNSPEC: u8 = 0;
 pub const ESG_AF_INET: u8 = 4;

@@ -1,15 +1,16 @@
 //! The engine: one smoltcp `Interface`, its `SocketSet` and the device, laid
 //! out in a memory block the C runtime provides.
 //!
-//! Block layout: `Engine` | `SocketStorage` × (max_sockets + 1) | `Slot` × max_sockets.
-//! The extra storage entry is the DHCP client's. C socket ids are indexes
+//! Block layout: `Engine` | `SocketStorage` × (max_sockets + 2) | `Slot` × max_sockets
+//! | `Option<DnsQuery>` × ESG_DNS_MAX_QUERIES. The two extra storage entries are
+//! the DHCP client's and the DNS resolver's. C socket ids are indexes
 //! into the slot table.
 
 use core::ffi::c_void;
 use core::mem::{align_of, size_of};
 
 use smoltcp::iface::{Config, Interface, SocketHandle, SocketSet, SocketStorage};
-use smoltcp::socket::{dhcpv4, icmp, tcp, udp};
+use smoltcp::socket::{dhcpv4, dns, icmp, tcp, udp};
 use smoltcp::time::Instant;
 use smoltcp::wire::{EthernetAddress, HardwareAddress, IpAddress, IpCidr};
 
@@ -46,6 +47,9 @@ pub struct Engine {
     pub dev: Dev,
     pub slots: &'static mut [Option<Slot>],
     pub dhcp: Option<SocketHandle>,
+    pub dns: Option<SocketHandle>,
+    pub dns_storage: &'static mut [Option<dns::DnsQuery>],
+    pub dns_queries: [Option<dns::QueryHandle>; crate::dns::ESG_DNS_MAX_QUERIES],
 }
 
 const fn max(a: usize, b: usize) -> usize {
@@ -57,23 +61,27 @@ const fn max(a: usize, b: usize) -> usize {
 }
 
 const ALIGN: usize = max(
-    align_of::<Engine>(),
+    max(align_of::<Engine>(), align_of::<Option<dns::DnsQuery>>()),
     max(align_of::<SocketStorage<'static>>(), align_of::<Option<Slot>>()),
 );
+
+/// Engine sockets beyond the caller's: the DHCP client and the DNS resolver.
+const RESERVED_SOCKETS: usize = 2;
 
 fn round_up(n: usize, align: usize) -> usize {
     n.div_ceil(align) * align
 }
 
-/// Offsets of (storage, slots) and the total size for `max_sockets`.
-fn layout(max_sockets: usize) -> (usize, usize, usize) {
+/// Offsets of (storage, slots, dns queries) and the total size for `max_sockets`.
+fn layout(max_sockets: usize) -> (usize, usize, usize, usize) {
     let storage = round_up(size_of::<Engine>(), align_of::<SocketStorage<'static>>());
     let slots = round_up(
-        storage + size_of::<SocketStorage<'static>>() * (max_sockets + 1),
+        storage + size_of::<SocketStorage<'static>>() * (max_sockets + RESERVED_SOCKETS),
         align_of::<Option<Slot>>(),
     );
-    let total = slots + size_of::<Option<Slot>>() * max_sockets;
-    (storage, slots, total)
+    let queries = round_up(slots + size_of::<Option<Slot>>() * max_sockets, align_of::<Option<dns::DnsQuery>>());
+    let total = queries + size_of::<Option<dns::DnsQuery>>() * crate::dns::ESG_DNS_MAX_QUERIES;
+    (storage, slots, queries, total)
 }
 
 #[no_mangle]
@@ -83,7 +91,7 @@ pub extern "C" fn esg_engine_mem_align() -> usize {
 
 #[no_mangle]
 pub extern "C" fn esg_engine_mem_size(max_sockets: u16) -> usize {
-    layout(max_sockets as usize).2
+    layout(max_sockets as usize).3
 }
 
 pub fn instant(now_us: u64) -> Instant {
@@ -121,7 +129,7 @@ pub unsafe extern "C" fn esg_engine_init(
         return ESG_ERR_INVAL;
     }
     let n = cfg.max_sockets as usize;
-    let (storage_off, slots_off, total) = layout(n);
+    let (storage_off, slots_off, queries_off, total) = layout(n);
     if mem_len < total {
         return ESG_ERR_NOMEM;
     }
@@ -130,15 +138,20 @@ pub unsafe extern "C" fn esg_engine_init(
     // SAFETY: the block is large enough and aligned (checked above); every
     // element is written before a slice is formed over it.
     let storage_ptr = base.add(storage_off) as *mut SocketStorage<'static>;
-    for i in 0..=n {
+    for i in 0..n + RESERVED_SOCKETS {
         storage_ptr.add(i).write(SocketStorage::EMPTY);
     }
-    let storage = core::slice::from_raw_parts_mut(storage_ptr, n + 1);
+    let storage = core::slice::from_raw_parts_mut(storage_ptr, n + RESERVED_SOCKETS);
     let slots_ptr = base.add(slots_off) as *mut Option<Slot>;
     for i in 0..n {
         slots_ptr.add(i).write(None);
     }
     let slots = core::slice::from_raw_parts_mut(slots_ptr, n);
+    let queries_ptr = base.add(queries_off) as *mut Option<dns::DnsQuery>;
+    for i in 0..crate::dns::ESG_DNS_MAX_QUERIES {
+        queries_ptr.add(i).write(None);
+    }
+    let dns_storage = core::slice::from_raw_parts_mut(queries_ptr, crate::dns::ESG_DNS_MAX_QUERIES);
 
     let mut dev = Dev::new(*ops, cfg.mtu as usize, cfg.rx_checksums_verified);
     let mut icfg = Config::new(HardwareAddress::Ethernet(mac));
@@ -150,7 +163,16 @@ pub unsafe extern "C" fn esg_engine_init(
     let iface = Interface::new(icfg, &mut dev, instant(now_us));
 
     let eng_ptr = base as *mut Engine;
-    eng_ptr.write(Engine { iface, sockets: SocketSet::new(storage), dev, slots, dhcp: None });
+    eng_ptr.write(Engine {
+        iface,
+        sockets: SocketSet::new(storage),
+        dev,
+        slots,
+        dhcp: None,
+        dns: None,
+        dns_storage,
+        dns_queries: [None; crate::dns::ESG_DNS_MAX_QUERIES],
+    });
     #[cfg(feature = "ipv6")]
     {
         // Every IPv6 node has a link-local address (RFC 4291 §2.8), from the MAC (RFC 4862 §5.3).

@@ -14,6 +14,7 @@
 mod abi;
 mod device;
 mod dgram;
+mod dns;
 mod engine;
 mod tcp;
 mod wake;
@@ -27,6 +28,7 @@ mod tests;
 pub use abi::*;
 pub use device::*;
 pub use dgram::*;
+pub use dns::*;
 pub use engine::*;
 pub use tcp::*;
 pub use wake::*;

@@ -45,6 +45,8 @@ static void on_socket_wake(uintptr_t token)
 {
     if (token < rt.cfg.max_sockets) {
         waitq_wake_all(&rt.socks[token].waiters);
+    } else {
+        waitq_wake_all(&rt.dns_waiters); /* tokens past the sockets are DNS queries */
     }
 }
 
@@ -183,6 +185,14 @@ static void apply_ip4(const uint8_t addr[4], uint8_t prefix, const uint8_t *gw, 
     }
     rt.ip4.dns_count = dns_count > 3 ? 3 : dns_count;
     memcpy(rt.ip4.dns, dns, (size_t)rt.ip4.dns_count * 4);
+    if (rt.ip4.dns_count > 0) {
+        rt.dns_server_count = rt.ip4.dns_count;
+        for (size_t i = 0; i < rt.dns_server_count; i++) {
+            rt.dns_servers[i] = (esp_smoltcp_endpoint_t){.family = ESP_SMOLTCP_AF_INET, .port = 53};
+            memcpy(rt.dns_servers[i].addr, dns[i], 4);
+        }
+        dns_apply_servers();
+    }
     ESP_LOGI(TAG, "ipv4 %u.%u.%u.%u/%u gw %u.%u.%u.%u", addr[0], addr[1], addr[2], addr[3], prefix,
              gw ? gw[0] : 0, gw ? gw[1] : 0, gw ? gw[2] : 0, gw ? gw[3] : 0);
     waitq_wake_all(&rt.ip_waiters);

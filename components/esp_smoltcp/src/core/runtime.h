@@ -81,6 +81,10 @@ typedef struct {
     esp_smoltcp_ip4_info_t ip4;
     waitq_t ip_waiters;
 
+    esp_smoltcp_endpoint_t dns_servers[4]; /* ESP_SMOLTCP_DNS_MAX_SERVERS */
+    size_t dns_server_count;
+    waitq_t dns_waiters;                   /* threads in esp_smoltcp_dns_resolve */
+
     rt_counters_t c;
 } runtime_t;
 
@@ -100,6 +104,9 @@ uint64_t sock_after_poll(uint64_t now_us);
 void sock_release_all(void);
 /** Wake handler token for a record. */
 static inline uintptr_t sock_token(int h) { return (uintptr_t)h; }
+
+/** Push rt.dns_servers to the engine (dns.c), under the lock. */
+void dns_apply_servers(void);
 
 /** Translate a glue error to a negative errno (sock.c). */
 int sock_errno_from_glue(int esg_err);
