@@ -8,6 +8,47 @@
 #include "esp_smoltcp_dns.h"
 #include "runtime.h"
 
+/* smoltcp moves to the next server only after 10 s; a resolver should after a few (glibc: 5 s). */
+#define DNS_SERVER_TIMEOUT_US 2000000u
+
+/* Start the still-needed queries; false (with *rc) when the engine refuses. Core lock held. */
+static bool start_queries(const char *name, const bool want[2], bool done[2], int qids[2], int *rc)
+{
+    static const uint16_t types[2] = {ESG_DNS_TYPE_A, ESG_DNS_TYPE_AAAA};
+    for (int t = 0; t < 2; t++) {
+        if (!want[t] || done[t]) {
+            continue;
+        }
+        qids[t] = esg_dns_query(rt.eng, name, strlen(name), types[t]);
+        if (qids[t] < 0) {
+            *rc = qids[t] == ESG_ERR_NOSLOT ? -EBUSY : -EINVAL;
+            return false;
+        }
+    }
+    rt_kick();
+    return true;
+}
+
+static void cancel_queries(int qids[2])
+{
+    for (int t = 0; t < 2; t++) {
+        if (qids[t] >= 0) {
+            esg_dns_cancel(rt.eng, qids[t]);
+            qids[t] = -1;
+        }
+    }
+}
+
+/* Put server `first` at the head of the engine's list, the others after it in order. */
+static void use_servers_from(size_t first)
+{
+    esp_smoltcp_endpoint_t order[ESP_SMOLTCP_DNS_MAX_SERVERS];
+    for (size_t i = 0; i < rt.dns_server_count; i++) {
+        order[i] = rt.dns_servers[(first + i) % rt.dns_server_count];
+    }
+    esg_dns_set_servers(rt.eng, (const esg_endpoint_t *)order, rt.dns_server_count);
+}
+
 int esp_smoltcp_dns_resolve(const char *name, int family, esp_smoltcp_endpoint_t *out, size_t max,
                             uint32_t timeout_ms)
 {
@@ -24,32 +65,23 @@ int esp_smoltcp_dns_resolve(const char *name, int family, esp_smoltcp_endpoint_t
     if (!ev) {
         return -ENOMEM;
     }
-    uint64_t deadline = timeout_ms == ESP_SMOLTCP_WAIT_FOREVER ? UINT64_MAX : os_now_us() + (uint64_t)timeout_ms * 1000;
-    const uint16_t types[2] = {ESG_DNS_TYPE_A, ESG_DNS_TYPE_AAAA};
+    uint64_t now = os_now_us();
+    uint64_t deadline = timeout_ms == ESP_SMOLTCP_WAIT_FOREVER ? UINT64_MAX : now + (uint64_t)timeout_ms * 1000;
+    const bool want[2] = {family != ESP_SMOLTCP_AF_INET6, family != ESP_SMOLTCP_AF_INET};
+    bool done[2] = {!want[0], !want[1]};
     int qids[2] = {-1, -1};
-    bool done[2] = {true, true};
+    /* A answers first, then AAAA: the order getaddrinfo() hands out (RFC 6724 without IPv6 routes). */
+    esp_smoltcp_endpoint_t found[2][8];
+    size_t nfound[2] = {0, 0};
     int rc = 0;
     rt_lock();
     if (rt.dns_server_count == 0) {
         rt_unlock();
         return -ENETDOWN;
     }
-    for (int t = 0; t < 2; t++) {
-        bool wanted = family == ESP_SMOLTCP_AF_UNSPEC || (t == 0) == (family == ESP_SMOLTCP_AF_INET);
-        if (!wanted) {
-            continue;
-        }
-        qids[t] = esg_dns_query(rt.eng, name, strlen(name), types[t]);
-        if (qids[t] < 0) {
-            rc = qids[t] == ESG_ERR_NOSLOT ? -EBUSY : -EINVAL;
-            break;
-        }
-        done[t] = false;
-    }
-    rt_kick();
-    /* A answers first, then AAAA: the order getaddrinfo() hands out (RFC 6724 without IPv6 routes). */
-    esp_smoltcp_endpoint_t found[2][8];
-    size_t nfound[2] = {0, 0};
+    size_t server = 0;
+    uint64_t attempt_end = now + DNS_SERVER_TIMEOUT_US;
+    start_queries(name, want, done, qids, &rc);
     while (rc == 0 && !(done[0] && done[1])) {
         for (int t = 0; t < 2; t++) {
             if (done[t]) {
@@ -65,27 +97,38 @@ int esp_smoltcp_dns_resolve(const char *name, int family, esp_smoltcp_endpoint_t
         if (done[0] && done[1]) {
             break;
         }
-        uint64_t now = os_now_us();
+        now = os_now_us();
         if (now >= deadline) {
             rc = -ETIMEDOUT;
             break;
         }
-        waiter_t w = {.event = ev};
+        if (now >= attempt_end && server + 1 < rt.dns_server_count) {
+            /* This server is silent: ask the next one. */
+            cancel_queries(qids);
+            use_servers_from(++server);
+            attempt_end = now + DNS_SERVER_TIMEOUT_US;
+            start_queries(name, want, done, qids, &rc);
+            continue;
+        }
         for (int t = 0; t < 2; t++) {
             if (!done[t]) {
                 esg_dns_register_wake(rt.eng, qids[t], rt.cfg.max_sockets + (uintptr_t)qids[t]);
             }
         }
+        uint64_t until = deadline;
+        if (server + 1 < rt.dns_server_count && attempt_end < until) {
+            until = attempt_end;
+        }
+        waiter_t w = {.event = ev};
         waitq_add(&rt.dns_waiters, &w);
         rt_unlock();
-        os_event_wait(ev, deadline == UINT64_MAX ? OS_WAIT_FOREVER : deadline - now);
+        os_event_wait(ev, until == UINT64_MAX ? OS_WAIT_FOREVER : until - now);
         rt_lock();
         waitq_remove(&rt.dns_waiters, &w);
     }
-    for (int t = 0; t < 2; t++) {
-        if (qids[t] >= 0) {
-            esg_dns_cancel(rt.eng, qids[t]);
-        }
+    cancel_queries(qids);
+    if (server != 0) {
+        use_servers_from(0);
     }
     rt_unlock();
     if (rc != 0) {
