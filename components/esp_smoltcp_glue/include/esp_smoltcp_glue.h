@@ -57,14 +57,15 @@ typedef struct esg_engine esg_engine_t;
  *           The frame stays valid until rx_done(cookie).
  *  rx_done: the engine is finished with that frame (consumed or dropped).
  *  tx:      transmit one complete Ethernet frame; the buffer is only valid
- *           during the call. Returns 0, or non-zero when the driver failed
- *           (the runtime counts it; TCP retransmits).
+ *           during the call and may be finished in place (checksums, see
+ *           tx_checksums_by_runtime). Returns 0, or non-zero when the driver
+ *           failed (the runtime counts it; TCP retransmits).
  */
 typedef struct {
     void *ctx;
     bool (*rx_next)(void *ctx, const uint8_t **frame, size_t *len, uintptr_t *cookie);
     void (*rx_done)(void *ctx, uintptr_t cookie);
-    int (*tx)(void *ctx, const uint8_t *frame, size_t len);
+    int (*tx)(void *ctx, uint8_t *frame, size_t len);
 } esg_netdev_ops_t;
 
 typedef struct {
@@ -72,6 +73,7 @@ typedef struct {
     uint16_t mtu;              /* IP MTU, 576..1500 */
     uint16_t max_sockets;      /* TCP + UDP + ICMP sockets the engine can hold */
     bool rx_checksums_verified; /* the runtime verified RX checksums: skip them */
+    bool tx_checksums_by_runtime; /* leave TX checksums to the runtime's tx function */
     bool ipv6_slaac;           /* form SLAAC addresses from router adverts */
     uint64_t random_seed;      /* ISNs and IPv4 ids; different each boot */
 } esg_config_t;

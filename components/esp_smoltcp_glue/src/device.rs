@@ -4,7 +4,8 @@
 //! them, also when smoltcp drops a token unused. TX frames are built in one
 //! scratch buffer and handed to the runtime during the call, so a TX token is
 //! always available and dropping one costs nothing — the contract smoltcp
-//! needs (a TX token with every RX token).
+//! needs (a TX token with every RX token). The runtime may finish the frame in
+//! place (checksums) before it goes out.
 
 use core::ffi::c_void;
 
@@ -23,7 +24,7 @@ pub struct EsgNetdevOps {
         unsafe extern "C" fn(ctx: *mut c_void, frame: *mut *const u8, len: *mut usize, cookie: *mut usize) -> bool,
     >,
     pub rx_done: Option<unsafe extern "C" fn(ctx: *mut c_void, cookie: usize)>,
-    pub tx: Option<unsafe extern "C" fn(ctx: *mut c_void, frame: *const u8, len: usize) -> i32>,
+    pub tx: Option<unsafe extern "C" fn(ctx: *mut c_void, frame: *mut u8, len: usize) -> i32>,
 }
 
 impl EsgNetdevOps {
@@ -39,12 +40,18 @@ pub struct Dev {
 }
 
 impl Dev {
-    pub fn new(ops: EsgNetdevOps, mtu: usize, rx_checksums_verified: bool) -> Self {
+    pub fn new(ops: EsgNetdevOps, mtu: usize, rx_checksums_verified: bool, tx_checksums_by_runtime: bool) -> Self {
         let mut caps = DeviceCapabilities::default();
         caps.medium = Medium::Ethernet;
         caps.max_transmission_unit = mtu + 14;
         caps.max_burst_size = None;
-        let rx_tx = if rx_checksums_verified { Checksum::Tx } else { Checksum::Both };
+        // Which directions smoltcp must do itself: the runtime may verify RX and/or fill TX.
+        let rx_tx = match (rx_checksums_verified, tx_checksums_by_runtime) {
+            (false, false) => Checksum::Both,
+            (true, false) => Checksum::Tx,
+            (false, true) => Checksum::Rx,
+            (true, true) => Checksum::None,
+        };
         let mut sums = ChecksumCapabilities::default();
         sums.ipv4 = rx_tx;
         sums.udp = rx_tx;
@@ -130,7 +137,7 @@ impl phy::TxToken for Tx<'_> {
         if let Some(tx) = self.ops.tx {
             // SAFETY: buffer valid for len bytes during the call.
             // A failure is counted by the runtime; TCP recovers by retransmission.
-            let _ = unsafe { tx(self.ops.ctx, self.buf.as_ptr(), len) };
+            let _ = unsafe { tx(self.ops.ctx, self.buf.as_mut_ptr(), len) };
         }
         r
     }

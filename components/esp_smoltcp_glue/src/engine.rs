@@ -37,6 +37,7 @@ pub struct EsgConfig {
     pub mtu: u16,
     pub max_sockets: u16,
     pub rx_checksums_verified: bool,
+    pub tx_checksums_by_runtime: bool,
     pub ipv6_slaac: bool,
     pub random_seed: u64,
 }
@@ -153,7 +154,7 @@ pub unsafe extern "C" fn esg_engine_init(
     }
     let dns_storage = core::slice::from_raw_parts_mut(queries_ptr, crate::dns::ESG_DNS_MAX_QUERIES);
 
-    let mut dev = Dev::new(*ops, cfg.mtu as usize, cfg.rx_checksums_verified);
+    let mut dev = Dev::new(*ops, cfg.mtu as usize, cfg.rx_checksums_verified, cfg.tx_checksums_by_runtime);
     let mut icfg = Config::new(HardwareAddress::Ethernet(mac));
     icfg.random_seed = cfg.random_seed;
     #[cfg(feature = "ipv6")]

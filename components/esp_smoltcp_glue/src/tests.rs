@@ -101,7 +101,7 @@ unsafe extern "C" fn nd_rx_done(ctx: *mut c_void, cookie: usize) {
     }
 }
 
-unsafe extern "C" fn nd_tx(ctx: *mut c_void, frame: *const u8, len: usize) -> i32 {
+unsafe extern "C" fn nd_tx(ctx: *mut c_void, frame: *mut u8, len: usize) -> i32 {
     let port = &*(ctx as *const RefCell<Port>);
     let mut p = port.borrow_mut();
     let f = core::slice::from_raw_parts(frame, len).to_vec();
@@ -125,7 +125,7 @@ fn aligned_block(size: usize, align: usize) -> (Vec<u8>, *mut u8) {
 }
 
 fn config(mac: [u8; 6], max_sockets: u16) -> EsgConfig {
-    EsgConfig { mac, mtu: 1500, max_sockets, rx_checksums_verified: false, ipv6_slaac: false, random_seed: 0x1234_5678 ^ mac[5] as u64 }
+    EsgConfig { mac, mtu: 1500, max_sockets, rx_checksums_verified: false, tx_checksums_by_runtime: false, ipv6_slaac: false, random_seed: 0x1234_5678 ^ mac[5] as u64 }
 }
 
 struct Eng {

@@ -11,6 +11,7 @@
 #include "esp_log.h"
 #include "ip_config.h"
 #include "loopback.h"
+#include "tx_checksum.h"
 #include "runtime.h"
 
 static const char *TAG = "esp_smoltcp";
@@ -149,9 +150,10 @@ static void dev_rx_done(void *ctx, uintptr_t cookie)
     }
 }
 
-static int dev_tx(void *ctx, const uint8_t *frame, size_t len)
+static int dev_tx(void *ctx, uint8_t *frame, size_t len)
 {
     (void)ctx;
+    tx_checksum_fill(frame, len);
     if (loopback_divert(frame, len)) {
         return 0;
     }
@@ -334,6 +336,8 @@ esp_err_t esp_smoltcp_attach_netdev(esp_smoltcp_netdev_t *dev)
         .max_sockets = rt.cfg.max_sockets,
         /* Checksums are verified in frame_check() (or by the MAC) before the engine sees a frame. */
         .rx_checksums_verified = true,
+        /* ... and TX checksums are filled in dev_tx(), a word at a time. */
+        .tx_checksums_by_runtime = true,
         .ipv6_slaac = rt.cfg.ipv6_slaac,
         .random_seed = os_random_u64(),
     };
