@@ -352,6 +352,31 @@ static void test_bad_handles(void)
     CHECK_EQ(esp_smoltcp_sock_close(c), -EBADF); /* closed handles stay closed */
 }
 
+/* No fixed tick: an idle stack does not poll; a pending timer wakes it near its deadline. */
+static void test_idle_stack_sleeps(void)
+{
+    esp_smoltcp_stats_t a, b;
+    usleep(200000); /* let earlier tests' lingering sockets finish */
+    esp_smoltcp_get_stats(ESP_SMOLTCP_IFACE_ETH, &a);
+    usleep(500000);
+    esp_smoltcp_get_stats(ESP_SMOLTCP_IFACE_ETH, &b);
+    CHECK(b.polls - a.polls <= 3);
+
+    /* A delayed ACK (smoltcp: 10 ms) needs one timed wake-up, not a poll storm. */
+    int l, s, c;
+    tcp_pair(5009, &l, &s, &c);
+    esp_smoltcp_get_stats(ESP_SMOLTCP_IFACE_ETH, &a);
+    CHECK_EQ(esp_smoltcp_sock_send(c, "ping", 4, 0, 1000), 4);
+    char buf[4];
+    CHECK_EQ(esp_smoltcp_sock_recv(s, buf, 4, 0, 1000), 4);
+    usleep(300000);
+    esp_smoltcp_get_stats(ESP_SMOLTCP_IFACE_ETH, &b);
+    CHECK(b.polls - a.polls < 30);
+    esp_smoltcp_sock_close(c);
+    esp_smoltcp_sock_close(s);
+    esp_smoltcp_sock_close(l);
+}
+
 int main(void)
 {
     esp_smoltcp_config_t cfg = ESP_SMOLTCP_DEFAULT_CONFIG();
@@ -375,6 +400,7 @@ int main(void)
     RUN(test_udp_loopback);
     RUN(test_self_connect_over_own_address);
     RUN(test_table_exhaustion_recovers);
+    RUN(test_idle_stack_sleeps);
 
     esp_smoltcp_stats_t st;
     CHECK_EQ(esp_smoltcp_get_stats(ESP_SMOLTCP_IFACE_ETH, &st), ESP_OK);
