@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# make size: cross-build the three components for the ESP32-P4 ABI
+# (rv32imafc/ilp32f, -Os, picolibc; Rust glue with -Zbuild-std=core for
+# riscv32imafc-unknown-none-elf, opt-level "s") into one linked image per
+# profile, print code / data / bss per component and for smoltcp, and check
+# the budget. Exits non-zero when a profile is over budget or a build fails.
+#
+# Profiles:  all   every feature (IPv4 + IPv6)      code <= 100 KiB, static RAM <= 64 KiB
+#            ipv4  glue without the "ipv6" feature  code <=  60 KiB
+#
+# "code" = .text + .rodata of our C, the glue, smoltcp, Rust core and
+# compiler_builtins; "static RAM" = .data + .bss of the same. Not counted:
+# picolibc, libgcc and host/idf_stubs/link (IDF's own code in a real image).
+#
+#   scripts/size.sh [--profile all|ipv4]... (default: both)
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+OUT="$(realpath -m "${SIZE_BUILD:-$ROOT/build/size}")"
+"$ROOT/scripts/install-cross-deps.sh"
+
+PROFILES=()
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --profile) PROFILES+=("$2"); shift 2 ;;
+        *) echo "size.sh: unknown argument $1" >&2; exit 2 ;;
+    esac
+done
+[ ${#PROFILES[@]} -eq 0 ] && PROFILES=(all ipv4)
+
+CC=riscv64-unknown-elf-gcc
+ARCH=(-march=rv32imafc -mabi=ilp32f)
+CFLAGS=("${ARCH[@]}" -Os -std=gnu11 -ffunction-sections -fdata-sections --specs=picolibc.specs
+        -DESP_PLATFORM=1 -DFD_SETSIZE=64 -Wall -Wextra -Wno-unused-parameter)
+RT="$ROOT/components/esp_smoltcp"
+CP="$ROOT/components/esp_smoltcp_lwip_compat"
+GLUE="$ROOT/components/esp_smoltcp_glue"
+STUBS="$ROOT/host/idf_stubs"
+INC=(-I"$STUBS/include" -I"$STUBS/libc" -I"$ROOT/host/idf_compat/include"
+     -I"$RT/include" -I"$RT/src" -I"$RT/src/core" -I"$RT/src/port" -I"$RT/src/port/freertos"
+     -I"$CP/include" -I"$CP/src" -I"$CP/src/port/idf" -I"$GLUE/include")
+
+compile_lib() { # name outdir sources...
+    local name="$1" dir="$2"; shift 2
+    mkdir -p "$dir"
+    local objs=()
+    for src in "$@"; do
+        local obj="$dir/$(basename "$src").o"
+        "$CC" "${CFLAGS[@]}" "${INC[@]}" -c "$src" -o "$obj"
+        objs+=("$obj")
+    done
+    rm -f "$dir/lib$name.a"
+    riscv64-unknown-elf-ar rcs "$dir/lib$name.a" "${objs[@]}"
+}
+
+echo "size: C, $CC ${ARCH[*]} -Os, picolibc"
+OBJ="$OUT/obj"
+compile_lib esp_smoltcp "$OBJ/esp_smoltcp" "$RT"/src/core/*.c "$RT"/src/port/freertos/*.c "$RT"/src/netdev/esp_eth/*.c
+compile_lib esp_smoltcp_lwip_compat "$OBJ/compat" "$CP"/src/*.c "$CP"/src/port/idf/*.c
+compile_lib idf_stubs "$OBJ/stubs" "$STUBS"/link/*.c
+
+WRAPS=()
+while read -r sym; do
+    case "$sym" in ''|'#'*|'['*) continue ;; esac
+    WRAPS+=("-Wl,--wrap=$sym")
+done < "$CP/linker_wraps.txt"
+
+# Debian's rustc-web, never rustup's (it cannot fetch a target here).
+RUST_ENV=(env -u RUSTUP_TOOLCHAIN RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1
+          CARGO_PROFILE_RELEASE_OPT_LEVEL="${SIZE_OPT_LEVEL:-s}" CARGO_PROFILE_RELEASE_DEBUG=0
+          CARGO_PROFILE_RELEASE_LTO="${SIZE_LTO:-false}"
+          RUSTFLAGS="${SIZE_RUSTFLAGS:--Ctarget-feature=+relax}")
+TRIPLE=riscv32imafc-unknown-none-elf
+rc=0
+for prof in "${PROFILES[@]}"; do
+    case "$prof" in
+        all)  features=(); budget=(--code-max 102400 --ram-max 65536) ;;
+        ipv4) features=(--no-default-features --features panic-handler); budget=(--code-max 61440) ;;
+        *) echo "size.sh: unknown profile $prof" >&2; exit 2 ;;
+    esac
+    tdir="$OUT/cargo-$prof"
+    echo "size: Rust glue ($prof), /usr/bin/cargo -Zbuild-std=core --target $TRIPLE, opt-level s"
+    (cd "$GLUE" && "${RUST_ENV[@]}" /usr/bin/cargo build --release --locked -q -Zbuild-std=core \
+        --target "$TRIPLE" --target-dir "$tdir" "${features[@]}" 2>&1 | grep -v "relax\|^\s*$" >&2 || true)
+    glue_lib="$tdir/$TRIPLE/release/libesp_smoltcp_glue.a"
+    elf="$OUT/size-$prof.elf"
+    "$CC" "${CFLAGS[@]}" "${INC[@]}" -o "$elf" "$STUBS/link/size_main.c" \
+        -Wl,--gc-sections -Wl,-Map="$OUT/size-$prof.map" "${WRAPS[@]}" \
+        -Wl,--defsym=__flash=0x40000000 -Wl,--defsym=__flash_size=0x1000000 \
+        -Wl,--defsym=__ram=0x4ff00000 -Wl,--defsym=__ram_size=0x100000 -Wl,--defsym=__stack_size=0x2000 \
+        -Wl,--start-group "$OBJ/esp_smoltcp/libesp_smoltcp.a" "$OBJ/compat/libesp_smoltcp_lwip_compat.a" \
+        "$glue_lib" "$OBJ/stubs/libidf_stubs.a" -Wl,--end-group
+    python3 "$ROOT/scripts/size_report.py" --map "$OUT/size-$prof.map" --profile "$prof" "${budget[@]}" \
+        --json "$OUT/size-$prof.json" || rc=1
+done
+exit $rc
