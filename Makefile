@@ -53,8 +53,32 @@ test-tsan: deps
 	TSAN_OPTIONS=halt_on_error=1 \
 	ESP_SMOLTCP_DEMO_BIN=$(CURDIR)/$(TSAN_BUILD)/examples/eth_basic/eth_basic $(PYTHON) -m pytest -q tests/e2e
 
-test: test-glue test-unit test-e2e test-asan test-tsan
+test: test-glue test-unit test-e2e test-asan test-tsan check-idf-ports
 	@echo "make test: all suites passed"
 
 clean:
 	rm -rf build components/esp_smoltcp_glue/target
+
+# ---- ESP-IDF packaging (issue 6) ------------------------------------------------------
+.PHONY: size check-idf-ports
+
+# rv32imafc (ESP32-P4 ABI) cross-build of all three components into one image;
+# code/data/bss per component and the budget (non-zero exit when over).
+size:
+	scripts/size.sh
+
+# Target ports (FreeRTOS, esp_eth, shim port/idf) compile against host/idf_stubs
+# (and real IDF headers with IDF_PATH); idf_component.yml + Kconfig validated.
+check-idf-ports:
+	scripts/check-idf-ports.sh
+
+# Benchmarks: esp_smoltcp vs lwIP 2.1.3 vs Linux, same application (bench/bench.py).
+# Writes bench/out/results.json and docs/benchmarks.md (+ docs/benchmarks.png).
+.PHONY: bench bench-quick
+bench: deps
+	@bench/install.sh
+	$(PYTHON) bench/bench.py
+
+bench-quick: deps
+	@bench/install.sh
+	$(PYTHON) bench/bench.py --quick

@@ -1,4 +1,5 @@
 /* Address text conversion (inet_pton/inet_ntop semantics, glibc as the oracle). */
+#define _GNU_SOURCE /* glibc shows struct addrinfo, hostent under strict C11 only with it */
 #include <stdio.h>
 #include <string.h>
 

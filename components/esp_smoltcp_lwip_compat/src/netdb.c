@@ -6,6 +6,7 @@
  * AI_CANONNAME), one entry per socket type when none is asked for, and
  * EAI_* errors. Bounded in time by COMPAT_DNS_TIMEOUT_MS.
  */
+#define _GNU_SOURCE /* glibc shows struct addrinfo, hostent under strict C11 only with it */
 #include "netdb_compat.h"
 
 #include <errno.h>
