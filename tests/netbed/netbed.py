@@ -18,6 +18,21 @@ Topology (everything lives in namespaces created here and deleted on exit)::
 * ``shaped=True`` puts ``tbf rate 100mbit burst 4614 latency 50ms overhead 24
   mpu 84`` on the egress of both veth ends: a real 100 Mbit/s Ethernet wire.
 * Addresses: 198.18.0.0/24 and 2001:db8:1::/64 only (RFC 2544 / RFC 3849).
+* ``kernel_dut=True`` replaces TAP + bridge by a kernel veth end in the dut
+  (vd = 198.18.0.2/24, MAC ``dut_mac``, IPv6 SLAAC from router adverts): the
+  Linux reference for differential tests (tests/diff).
+* ``wire=WireConfig(...)`` puts the seeded userspace wire (tools/wire, built on
+  demand into build/wire/wire) in the middle of the dut namespace: delay,
+  jitter, loss, reordering, duplication, corruption and link down/up, per
+  direction ("ab" = dut -> peer, "ba" = peer -> dut)::
+
+      tap0 -- br0 -- wa ] wire process [ wb -- br1 -- vd ===veth=== vp (peer)
+
+  ``wa``/``wb`` are TAPs the wire opens (the kernel hands it whole, checksummed
+  frames: no offload surprises). With ``shaped=True`` tbf still does the rate on
+  vd and vp. ``bed.wire`` (a ``Wire``) controls it at run time: ``down()``,
+  ``up()``, ``set(key, value, direction)``, ``stats()``, ``stop()`` (final
+  counters). Without ``wire`` the topology is exactly the one drawn above.
 
 Usage (root)::
 
@@ -58,6 +73,7 @@ from __future__ import annotations
 
 import atexit
 import ctypes
+import json
 import itertools
 import os
 import re
@@ -68,7 +84,8 @@ import subprocess
 import tempfile
 import threading
 import time
-from typing import Iterable, List, Optional, Sequence, Union
+from dataclasses import dataclass, field
+from typing import Dict, Iterable, List, Optional, Sequence, Union
 
 PREFIX = "esst"
 PEER_IP = "198.18.0.1"
@@ -259,10 +276,174 @@ class Capture:
         self.stop()
 
 
+REPO_ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+WIRE_SRC_DIR = os.path.join(REPO_ROOT, "tools", "wire")
+WIRE_BIN = os.path.join(REPO_ROOT, "build", "wire", "wire")
+WIRE_KEYS = ("delay_us", "jitter_us", "loss", "reorder", "reorder_gap", "reorder_hold_us", "dup",
+             "corrupt", "queue_frames", "queue_bytes")
+
+
+def wire_binary() -> str:
+    """Path of the wire binary: $ESST_WIRE_BIN, else build/wire/wire (made with
+    `make -C tools/wire` when missing or older than its sources)."""
+    env = os.environ.get("ESST_WIRE_BIN")
+    if env:
+        return env
+    srcs = [os.path.join(WIRE_SRC_DIR, f) for f in ("wire.c", "wire.h", "Makefile")]
+    newest = max(os.path.getmtime(f) for f in srcs)
+    if not os.path.exists(WIRE_BIN) or os.path.getmtime(WIRE_BIN) < newest:
+        r = subprocess.run(["make", "-s", "-C", WIRE_SRC_DIR, f"OUT={WIRE_BIN}"],
+                           capture_output=True, text=True, timeout=120)
+        if r.returncode != 0:
+            raise RuntimeError(f"building the wire failed:\n{r.stdout}{r.stderr}")
+    return WIRE_BIN
+
+
+@dataclass
+class WireConfig:
+    """Impairments of the userspace wire. Keys (tools/wire/README.md): delay_us,
+    jitter_us, loss, reorder, reorder_gap, reorder_hold_us, dup, corrupt (percent),
+    queue_frames, queue_bytes. ``both`` applies to both directions, then ``ab``
+    (dut -> peer) and ``ba`` (peer -> dut) override."""
+    seed: int = 1
+    both: Dict[str, float] = field(default_factory=dict)
+    ab: Dict[str, float] = field(default_factory=dict)
+    ba: Dict[str, float] = field(default_factory=dict)
+    down: bool = False
+
+    def argv(self) -> List[str]:
+        out = ["--seed", str(int(self.seed))]
+        for prefix, d in (("", self.both), ("ab-", self.ab), ("ba-", self.ba)):
+            for k, v in d.items():
+                if k not in WIRE_KEYS:
+                    raise ValueError(f"unknown wire key {k!r} (known: {WIRE_KEYS})")
+                out += [f"--{prefix}{k.replace('_', '-')}", _num(v)]
+        if self.down:
+            out.append("--down")
+        return out
+
+
+def _num(v: float) -> str:
+    return str(int(v)) if float(v).is_integer() else repr(float(v))
+
+
+class Wire:
+    """The running wire process of a Bed (in the dut namespace). Thread-safe."""
+
+    def __init__(self, bed: "Bed", cfg: WireConfig, binary: str, a: str, b: str,
+                 timeout: float = 10):
+        self.bed, self.cfg = bed, cfg
+        self.fifo = os.path.join(bed.workdir or tempfile.gettempdir(), "wire.ctl")
+        self.argv = [binary, "--a", f"tap:{a}", "--b", f"tap:{b}", "--control", self.fifo,
+                     *cfg.argv()]
+        self.log: List[str] = []
+        self.reports: List[dict] = []
+        self._cond = threading.Condition()
+        self._cmd_lock = threading.Lock()
+        self.final: Optional[dict] = None
+        self.proc = bed.run_dut(self.argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True, bufsize=1)
+        self._threads = [threading.Thread(target=self._pump, args=(self.proc.stdout, True), daemon=True),
+                         threading.Thread(target=self._pump, args=(self.proc.stderr, False), daemon=True)]
+        for t in self._threads:
+            t.start()
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while not any(l.startswith("wire: ready") for l in self.log):
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("wire did not start: " + " ".join(self.argv) + "\n"
+                                       + "\n".join(self.log))
+                self._cond.wait(0.1)
+
+    def _pump(self, f, is_json: bool) -> None:
+        for line in f:
+            line = line.rstrip("\n")
+            with self._cond:
+                if is_json:
+                    try:
+                        self.reports.append(json.loads(line))
+                    except json.JSONDecodeError:
+                        self.log.append("wire stdout: " + line)
+                else:
+                    self.log.append(line)
+                self._cond.notify_all()
+        with self._cond:
+            self._cond.notify_all()
+
+    def _acks(self) -> List[str]:
+        return [l for l in self.log if l.startswith(("wire: ok ", "wire: bad-command "))
+                and not l.endswith("(signal)")]
+
+    def command(self, line: str, timeout: float = 5) -> None:
+        """Send one control line and wait for the wire's acknowledgement."""
+        with self._cmd_lock:
+            with self._cond:
+                n0 = len(self._acks())
+            fd = os.open(self.fifo, os.O_WRONLY | os.O_NONBLOCK)
+            try:
+                os.write(fd, (line.strip() + "\n").encode())
+            finally:
+                os.close(fd)
+            deadline = time.monotonic() + timeout
+            with self._cond:
+                while True:
+                    acks = self._acks()
+                    if len(acks) > n0:
+                        if acks[n0].startswith("wire: bad-command"):
+                            raise ValueError(f"wire rejected {line!r}")
+                        return
+                    if time.monotonic() > deadline or self.proc.poll() is not None:
+                        raise RuntimeError(f"wire did not acknowledge {line!r}\n"
+                                           + "\n".join(self.log[-20:]))
+                    self._cond.wait(0.1)
+
+    def down(self, direction: str = "both") -> None:
+        self.command(f"down {direction}")
+
+    def up(self, direction: str = "both") -> None:
+        self.command(f"up {direction}")
+
+    def set(self, key: str, value: float, direction: str = "both") -> None:
+        if key not in WIRE_KEYS:
+            raise ValueError(f"unknown wire key {key!r}")
+        self.command(f"set {direction} {key} {_num(value)}")
+
+    def stats(self, timeout: float = 5) -> dict:
+        """Current counters: {'ab': {...}, 'ba': {...}, 'seed': N}."""
+        with self._cond:
+            n0 = len(self.reports)
+        self.command("stats", timeout=timeout)
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while len(self.reports) <= n0 or self.reports[-1].get("event") != "stats":
+                if time.monotonic() > deadline:
+                    raise RuntimeError("wire printed no stats")
+                self._cond.wait(0.1)
+            return self.reports[-1]
+
+    def stop(self) -> Optional[dict]:
+        """SIGTERM the wire; returns its final counters."""
+        if self.final is None:
+            self.bed.stop(self.proc)
+            for t in self._threads:
+                t.join(timeout=2)
+            with self._cond:
+                fin = [r for r in self.reports if r.get("event") == "final"]
+                self.final = fin[-1] if fin else None
+        return self.final
+
+    def output(self) -> str:
+        with self._cond:
+            return ("--- wire argv: " + " ".join(self.argv) + "\n" + "\n".join(self.log[-100:])
+                    + "\n" + "\n".join(json.dumps(r) for r in self.reports[-3:]) + "\n")
+
+
 class Bed:
     """Two fresh namespaces joined by a veth; the dut side bridges a TAP to it."""
 
-    def __init__(self, name_suffix: Optional[str] = None, shaped: bool = False, ipv6: bool = True):
+    def __init__(self, name_suffix: Optional[str] = None, shaped: bool = False, ipv6: bool = True,
+                 wire: Optional[WireConfig] = None, kernel_dut: bool = False,
+                 dut_mac: str = "02:00:00:00:00:02"):
         if name_suffix is None:
             name_suffix = f"{os.getpid()}-{next(_counter)}"
         self.suffix = name_suffix
@@ -270,6 +451,12 @@ class Bed:
         self.peer_ns = f"{PREFIX}-peer-{name_suffix}"
         self.shaped = shaped
         self.ipv6 = ipv6
+        self.wire_config = wire
+        self.wire: Optional[Wire] = None
+        self.kernel_dut = kernel_dut
+        self.dut_mac = dut_mac
+        self.wire_taps = ("wa", "wb")
+        self.wire_bridge = "br1"
         self.tap_name = "tap0"
         self.bridge = "br0"
         self.dut_veth = "vd"
@@ -308,6 +495,8 @@ class Bed:
             _ip("netns", "add", ns)
             self._created.append(ns)
         d, p = self.dut_ns, self.peer_ns
+        if self.kernel_dut:
+            return self._setup_kernel_dut()
 
         # Quiet dut: no IPv6 on the bridge/ports, so the kernel sends nothing there.
         self._sysctl(d, "net.ipv6.conf.all.disable_ipv6", "1")
@@ -328,8 +517,19 @@ class Bed:
         _ip("-n", d, "tuntap", "add", "dev", self.tap_name, "mode", "tap", "user", "0")
         _ip("-n", d, "link", "add", self.dut_veth, "type", "veth",
             "peer", "name", self.peer_veth, "netns", p)
-        for dev in (self.tap_name, self.dut_veth):
-            _ip("-n", d, "link", "set", dev, "master", self.bridge)
+        if self.wire_config is None:
+            for dev in (self.tap_name, self.dut_veth):
+                _ip("-n", d, "link", "set", dev, "master", self.bridge)
+        else:
+            wire_bin = wire_binary()
+            wa, wb = self.wire_taps
+            _ip("-n", d, "link", "add", self.wire_bridge, "type", "bridge",
+                "stp_state", "0", "forward_delay", "0", "mcast_snooping", "0")
+            for t in (wa, wb):
+                _ip("-n", d, "tuntap", "add", "dev", t, "mode", "tap", "user", "0")
+            for dev, br in ((self.tap_name, self.bridge), (wa, self.bridge),
+                            (wb, self.wire_bridge), (self.dut_veth, self.wire_bridge)):
+                _ip("-n", d, "link", "set", dev, "master", br)
 
         if not self.ipv6:
             self._sysctl(p, f"net.ipv6.conf.{self.peer_veth}.disable_ipv6", "1")
@@ -346,6 +546,47 @@ class Bed:
 
         for dev in (self.bridge, self.dut_veth, self.tap_name):
             _ip("-n", d, "link", "set", dev, "up")
+        if self.wire_config is not None:
+            for dev in (self.wire_bridge, *self.wire_taps):
+                _ip("-n", d, "link", "set", dev, "up")
+        _ip("-n", p, "link", "set", self.peer_veth, "up")
+        if self.wire_config is not None:
+            self.wire = Wire(self, self.wire_config, wire_bin, *self.wire_taps)
+        return self
+
+    def _setup_kernel_dut(self) -> "Bed":
+        """kernel_dut=True: the dut namespace holds a plain kernel interface instead
+        of TAP + bridge — the reference side of differential tests that run one
+        program against the Linux kernel and against the stack::
+
+            dut: vd 198.18.0.2/24, MAC dut_mac ===veth=== vp (peer, as usual)
+
+        IPv6 is on in the dut (no DAD, router adverts accepted), so a peer that
+        sends adverts gives it the same SLAAC address the stack forms from the
+        same MAC. No wire in this mode; ``shaped`` works as usual."""
+        d, p = self.dut_ns, self.peer_ns
+        if self.wire_config is not None:
+            raise ValueError("kernel_dut does not combine with wire")
+        _ip("-n", d, "link", "set", "lo", "up")
+        _ip("-n", p, "link", "set", "lo", "up")
+        _ip("-n", d, "link", "add", self.dut_veth, "address", self.dut_mac, "type", "veth",
+            "peer", "name", self.peer_veth, "netns", p)
+        if self.ipv6:
+            for key, value in (("accept_dad", "0"), ("dad_transmits", "0"), ("accept_ra", "1"),
+                               ("autoconf", "1"), ("use_tempaddr", "0")):
+                self._sysctl(d, f"net.ipv6.conf.{self.dut_veth}.{key}", value)
+            self._sysctl(p, f"net.ipv6.conf.{self.peer_veth}.accept_ra", "0")
+        else:
+            self._sysctl(d, "net.ipv6.conf.all.disable_ipv6", "1")
+            self._sysctl(p, f"net.ipv6.conf.{self.peer_veth}.disable_ipv6", "1")
+        _ip("-n", d, "addr", "add", f"{self.dut_static_ip}/{self.prefix_len}", "dev", self.dut_veth)
+        _ip("-n", p, "addr", "add", f"{self.peer_ip}/{self.prefix_len}", "dev", self.peer_veth)
+        if self.ipv6:
+            _ip("-n", p, "addr", "add", f"{self.peer_ip6}/64", "dev", self.peer_veth, "nodad")
+        if self.shaped:
+            _tc_shape(d, self.dut_veth)
+            _tc_shape(p, self.peer_veth)
+        _ip("-n", d, "link", "set", self.dut_veth, "up")
         _ip("-n", p, "link", "set", self.peer_veth, "up")
         return self
 
@@ -508,7 +749,7 @@ class Bed:
             _live_beds.discard(self)
 
     def __repr__(self) -> str:
-        return f"Bed({self.suffix!r}, shaped={self.shaped})"
+        return f"Bed({self.suffix!r}, shaped={self.shaped}, wire={self.wire_config})"
 
 
 def _tc_shape(ns: str, dev: str) -> None:
