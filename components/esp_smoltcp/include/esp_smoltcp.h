@@ -54,27 +54,9 @@ typedef struct {
     int poll_task_core;         /* -1: no affinity */
 } esp_smoltcp_config_t;
 
-#define ESP_SMOLTCP_DEFAULT_CONFIG()      \
-    {                                     \
-        .rx_pool_frames = 64,             \
-        .max_sockets = 16,                \
-        .tcp_rx_buffer = 32120,           \
-        .tcp_tx_buffer = 32120,           \
-        .udp_rx_buffer = 8192,            \
-        .udp_tx_buffer = 8192,            \
-        .udp_rx_packets = 16,             \
-        .udp_tx_packets = 16,             \
-        .linger_timeout_ms = 60000,       \
-        .ipv4_mode = ESP_SMOLTCP_IPV4_DHCP, \
-        .static_ip = NULL,                \
-        .static_netmask = NULL,           \
-        .static_gateway = NULL,           \
-        .static_dns = NULL,               \
-        .ipv6_slaac = true,               \
-        .poll_task_priority = 18,         \
-        .poll_task_stack = 16384,         \
-        .poll_task_core = -1,             \
-    }
+/* Defaults: Kconfig values on ESP-IDF (menuconfig reaches esp_smoltcp_init()), host values otherwise. */
+#include "esp_smoltcp_defaults.h"
+#define ESP_SMOLTCP_DEFAULT_CONFIG() ESP_SMOLTCP_KCONFIG_CONFIG()
 
 /**
  * Start the runtime with the default (Kconfig) configuration.
@@ -119,6 +101,18 @@ typedef struct {
 
 /** @return ESP_OK; ESP_ERR_INVALID_ARG; ESP_ERR_INVALID_STATE. */
 esp_err_t esp_smoltcp_get_ip4_info(esp_smoltcp_iface_t iface, esp_smoltcp_ip4_info_t *out);
+
+/**
+ * Called when an interface gets an IPv4 address (first lease, renewal with a
+ * change, static configuration: got = true) or loses it (got = false). Runs
+ * in the poll task with the stack lock held: post an event or set a flag and
+ * return; do not call esp_smoltcp functions from it.
+ */
+typedef void (*esp_smoltcp_ip4_cb_t)(esp_smoltcp_iface_t iface, bool got, const esp_smoltcp_ip4_info_t *info,
+                                     void *arg);
+
+/** Install (or with NULL remove) the IPv4 address callback. @return ESP_OK; ESP_ERR_INVALID_STATE. */
+esp_err_t esp_smoltcp_set_ip4_callback(esp_smoltcp_ip4_cb_t cb, void *arg);
 
 /** Per-interface counters. */
 typedef struct {

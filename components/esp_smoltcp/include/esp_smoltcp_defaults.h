@@ -28,10 +28,12 @@
 #endif
 
 /* ---- IPv6 ------------------------------------------------------------------ */
-#if defined(ESP_PLATFORM) && !defined(CONFIG_ESP_SMOLTCP_IPV6_SLAAC)
-#define ESP_SMOLTCP_DEFAULT_IPV6_SLAAC false
-#else
+/* Off unless asked for: smoltcp 0.13.1's SLAAC makes the poll task spin when no router answers
+ * (docs/architecture.md, "Workarounds"). */
+#if defined(CONFIG_ESP_SMOLTCP_IPV6_SLAAC)
 #define ESP_SMOLTCP_DEFAULT_IPV6_SLAAC true
+#else
+#define ESP_SMOLTCP_DEFAULT_IPV6_SLAAC false
 #endif
 
 /* ---- sizes (Kconfig value when set, else the host default) ------------------ */

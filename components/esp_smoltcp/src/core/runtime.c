@@ -10,6 +10,7 @@
 
 #include "esp_log.h"
 #include "ip_config.h"
+#include "l2tap.h"
 #include "loopback.h"
 #include "tx_checksum.h"
 #include "runtime.h"
@@ -67,6 +68,9 @@ static void count_drop(frame_check_result_t reason)
 
 static void input_frame(const frame_t *f)
 {
+    if (l2tap_input(f)) {
+        return; /* a tapped EtherType (never IP): copied to its taps and released */
+    }
     frame_check_result_t r = frame_check(f->buf, f->len, !rt.dev->rx_checksums_verified);
     if (r != FRAME_OK) {
         count_drop(r);
@@ -198,6 +202,9 @@ static void apply_ip4(const uint8_t addr[4], uint8_t prefix, const uint8_t *gw, 
     ESP_LOGI(TAG, "ipv4 %u.%u.%u.%u/%u gw %u.%u.%u.%u", addr[0], addr[1], addr[2], addr[3], prefix,
              gw ? gw[0] : 0, gw ? gw[1] : 0, gw ? gw[2] : 0, gw ? gw[3] : 0);
     waitq_wake_all(&rt.ip_waiters);
+    if (rt.ip4_cb) {
+        rt.ip4_cb(ESP_SMOLTCP_IFACE_ETH, true, &rt.ip4, rt.ip4_cb_arg);
+    }
 }
 
 static void poll_dhcp(void)
@@ -213,6 +220,9 @@ static void poll_dhcp(void)
         esg_iface_add_addr(rt.eng, ESG_AF_INET, loopback_addr, LOOPBACK_PREFIX);
         esg_iface_set_default_route(rt.eng, ESG_AF_INET, NULL);
         memset(&rt.ip4, 0, sizeof(rt.ip4));
+        if (rt.ip4_cb) {
+            rt.ip4_cb(ESP_SMOLTCP_IFACE_ETH, false, &rt.ip4, rt.ip4_cb_arg);
+        }
     }
 }
 
@@ -430,6 +440,18 @@ esp_err_t esp_smoltcp_wait_for_ip(esp_smoltcp_iface_t iface, uint32_t timeout_ms
     waitq_remove(&rt.ip_waiters, &w);
     rt_unlock();
     return err;
+}
+
+esp_err_t esp_smoltcp_set_ip4_callback(esp_smoltcp_ip4_cb_t cb, void *arg)
+{
+    if (!rt.initialised) {
+        return ESP_ERR_INVALID_STATE;
+    }
+    rt_lock();
+    rt.ip4_cb = cb;
+    rt.ip4_cb_arg = arg;
+    rt_unlock();
+    return ESP_OK;
 }
 
 esp_err_t esp_smoltcp_get_ip4_info(esp_smoltcp_iface_t iface, esp_smoltcp_ip4_info_t *out)
