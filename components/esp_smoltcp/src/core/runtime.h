@@ -44,6 +44,10 @@ typedef struct {
     int error;             /* pending error, positive errno */
     uint8_t last_state;    /* ESG_TCP_* seen at the last scan */
     uint64_t linger_deadline_us;
+    uint32_t user_timeout_ms; /* TCP_USER_TIMEOUT, 0 = default */
+    uint8_t hop_limit;        /* raw: IP TTL / hop limit of sent packets, 0 = default */
+    uint8_t only_family;      /* any-address binding of one family (AF_INET, v6-only), 0 = both */
+    uint64_t connect_started_us;
 } sock_rec_t;
 
 typedef struct {
@@ -80,6 +84,8 @@ typedef struct {
 
     esp_smoltcp_ip4_info_t ip4;
     waitq_t ip_waiters;
+    esp_smoltcp_ip4_cb_t ip4_cb;
+    void *ip4_cb_arg;
 
     esp_smoltcp_endpoint_t dns_servers[4]; /* ESP_SMOLTCP_DNS_MAX_SERVERS */
     size_t dns_server_count;
