@@ -992,10 +992,6 @@ static void op_app(fe_t *fe, fuzz_input_t *in)
         esg_endpoint_t to = (arg & 1) ? ep6(FE_IP6_B, fuzz_u16(in)) : ep4(FE_IP4_B, fuzz_u16(in));
         size_t len = fuzz_u16(in) % 1600;
         memset(app_buf, 'u', len);
-        if (id >= 0 && id < FE_MAX_SOCK && fe->kind[id] == 2 && udp_bound_v6[id] && !(arg & 1) &&
-            !fe_no_workarounds) {
-            break; /* known bug K2 (fuzz/known/README.md): smoltcp panics on the family mismatch */
-        }
         esg_udp_send(a, id, app_buf, len, &to, NULL);
         break;
     }
@@ -1073,11 +1069,6 @@ static void op_app(fe_t *fe, fuzz_input_t *in)
         case 0: esg_iface_add_addr(a, ESG_AF_INET, addr, (uint8_t)(arg >> 10)); break;
         case 1:
             esg_iface_clear_addrs(a, (arg & 4) ? ESG_AF_INET6 : ESG_AF_INET);
-            if ((arg & 4) && (fe->cfg & FE_CFG_SLAAC) && !fe_no_workarounds) {
-                /* Known bug K1 (fuzz/known/README.md): smoltcp's router solicitation
-                 * unwraps the link-local address; keep one so fuzzing goes on. */
-                esg_iface_add_addr(a, ESG_AF_INET6, FE_LL_A, 64);
-            }
             break;
         case 2: esg_iface_set_default_route(a, ESG_AF_INET, (arg & 4) ? NULL : addr); break;
         default: {

@@ -209,12 +209,6 @@ static void check_ret(ssize_t r, size_t len)
     }
 }
 
-/* K2 (fuzz/known/README.md): a UDP socket bound to one family sending to the other. */
-static bool udp_family_mismatch(const fd_rec_t *r, int dest)
-{
-    return r && r->type == SOCK_DGRAM && r->bound && dest && r->bound != dest && !no_workarounds;
-}
-
 /* ---- ops ---------------------------------------------------------------------------------- */
 
 static void op_socket(fuzz_input_t *in)
@@ -347,9 +341,6 @@ static void op(fuzz_input_t *in, esp_smoltcp_netdev_t *dev)
     }
     case 4:
         pick_addr(in, &a);
-        if (udp_family_mismatch(rec, a.family)) {
-            break;
-        }
         r = lwip_connect(fd, a.sa, a.len);
         check_ret(r, 0);
         if (rec && rec->type == SOCK_DGRAM && r == 0) {
@@ -358,18 +349,12 @@ static void op(fuzz_input_t *in, esp_smoltcp_netdev_t *dev)
         break;
     case 5:
         pick_len(in, &buf, &len);
-        if (udp_family_mismatch(rec, rec ? rec->dest : 0)) {
-            break;
-        }
         r = lwip_send(fd, buf, len, pick_flags(in) | MSG_NOSIGNAL);
         check_ret(r, len);
         break;
     case 6:
         pick_len(in, &buf, &len);
         pick_addr(in, &a);
-        if (udp_family_mismatch(rec, a.sa ? a.family : (rec ? rec->dest : 0))) {
-            break;
-        }
         r = lwip_sendto(fd, buf, len, pick_flags(in) | MSG_NOSIGNAL, a.sa, a.len);
         check_ret(r, len);
         break;
@@ -452,9 +437,6 @@ static void op(fuzz_input_t *in, esp_smoltcp_netdev_t *dev)
         if (fuzz_u8(in) & 1) {
             r = lwip_read(fd, buf, len);
         } else {
-            if (udp_family_mismatch(rec, rec ? rec->dest : 0)) {
-                break;
-            }
             r = lwip_write(fd, buf, len);
         }
         check_ret(r, len);

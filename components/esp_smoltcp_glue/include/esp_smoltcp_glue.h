@@ -111,7 +111,7 @@ void esg_set_wake_handler(void (*handler)(uintptr_t token));
 /* ---- interface: addresses and routes ------------------------------------- */
 /** Add addr/prefix. ESG_ERR_NOSLOT when the address table is full. */
 int esg_iface_add_addr(esg_engine_t *eng, uint8_t family, const uint8_t *addr, uint8_t prefix);
-/** Remove every address of family (ESG_AF_UNSPEC: all). */
+/** Remove every address of family (ESG_AF_UNSPEC: all) but the IPv6 link-local one. */
 void esg_iface_clear_addrs(esg_engine_t *eng, uint8_t family);
 /** Address number index of family; ESG_ERR_INVAL past the end. */
 int esg_iface_get_addr(esg_engine_t *eng, uint8_t family, unsigned index, uint8_t *addr,
@@ -121,6 +121,13 @@ int esg_iface_set_default_route(esg_engine_t *eng, uint8_t family, const uint8_t
 /** Is addr one of the interface's own addresses? */
 bool esg_iface_has_addr(esg_engine_t *eng, uint8_t family, const uint8_t *addr);
 void esg_iface_get_mac(esg_engine_t *eng, uint8_t mac[6]);
+/**
+ * Can a packet to addr leave? True when addr is on a directly connected
+ * network, broadcast or multicast, or a default route of its family exists.
+ */
+bool esg_iface_has_route(esg_engine_t *eng, uint8_t family, const uint8_t *addr);
+/** The source address the interface would use towards dst (4 or 16 bytes to out); ESG_ERR_UNADDR if none. */
+int esg_iface_source_addr(esg_engine_t *eng, uint8_t family, const uint8_t *dst, uint8_t *out);
 
 /* ---- DHCPv4 client --------------------------------------------------------- */
 #define ESG_DHCP_MAX_DNS 3
@@ -295,6 +302,29 @@ int esg_icmp_send(esg_engine_t *eng, int id, const uint8_t *buf, size_t len, uin
 int esg_icmp_recv(esg_engine_t *eng, int id, uint8_t *buf, size_t len, size_t *full_len,
                   esg_endpoint_t *from);
 int esg_icmp_get_info(esg_engine_t *eng, int id, esg_dgram_info_t *info);
+
+/* ---- raw IP ----------------------------------------------------------------- */
+/**
+ * New raw socket for one IP version (family ESG_AF_INET/INET6) and protocol
+ * (IP protocol number), over caller memory (esg_dgram_buffer_mem_size).
+ * Receives every such packet, IP header included. Returns id >= 0.
+ */
+int esg_raw_open(esg_engine_t *eng, uint8_t family, uint8_t protocol, void *rx_mem, size_t rx_mem_len,
+                 uint16_t rx_packets, void *tx_mem, size_t tx_mem_len, uint16_t tx_packets);
+/**
+ * Queue payload to addr behind an IP header the glue builds (source address
+ * chosen by the interface, the socket's protocol, hop_limit 0 = 64). Returns
+ * len; ESG_ERR_UNADDR (no source address), ESG_ERR_TOOBIG, ESG_ERR_AGAIN.
+ */
+int esg_raw_send(esg_engine_t *eng, int id, const uint8_t *buf, size_t len, uint8_t family, const uint8_t *addr,
+                 uint8_t hop_limit);
+/**
+ * Next packet with its IP header (truncated to len; peek leaves it queued).
+ * Returns bytes copied, *full_len its size, *from its source (port 0).
+ */
+int esg_raw_recv(esg_engine_t *eng, int id, uint8_t *buf, size_t len, bool peek, size_t *full_len,
+                 esg_endpoint_t *from);
+int esg_raw_get_info(esg_engine_t *eng, int id, esg_dgram_info_t *info);
 
 #ifdef __cplusplus
 }

@@ -42,7 +42,7 @@ pub extern "C" fn esg_dgram_buffer_mem_size(packets: u16, payload_bytes: usize) 
 ///
 /// # Safety
 /// `mem` must be valid for `len` bytes until the socket is removed.
-unsafe fn packet_buffer<H>(mem: *mut c_void, len: usize, packets: u16) -> Result<PacketBuffer<'static, H>, i32> {
+pub(crate) unsafe fn packet_buffer<H>(mem: *mut c_void, len: usize, packets: u16) -> Result<PacketBuffer<'static, H>, i32> {
     if mem.is_null() || packets == 0 {
         return Err(ESG_ERR_INVAL);
     }
@@ -141,6 +141,13 @@ pub unsafe extern "C" fn esg_udp_send(
         let s = e.udp(id)?;
         if len > s.payload_send_capacity() || len > i32::MAX as usize {
             return Err(ESG_ERR_TOOBIG);
+        }
+        // smoltcp panics ("IP version mismatch") on a socket bound to an address of one
+        // family sending to the other; refuse it here (found by fuzz_bsd).
+        if let Some(bound) = s.endpoint().addr {
+            if core::mem::discriminant(&bound) != core::mem::discriminant(&ep.addr) {
+                return Err(ESG_ERR_UNADDR);
+            }
         }
         let mut meta = UdpMetadata::from(ep);
         if !src.is_null() {

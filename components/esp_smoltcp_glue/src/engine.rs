@@ -22,6 +22,7 @@ pub enum Kind {
     Tcp,
     Udp,
     Icmp,
+    Raw,
 }
 
 #[derive(Clone, Copy)]
@@ -226,6 +227,14 @@ pub unsafe extern "C" fn esg_poll(eng: *mut Engine, now_us: u64) -> u64 {
 
 // ---- interface ----------------------------------------------------------------
 
+fn is_link_local(addr: &IpAddress) -> bool {
+    match addr {
+        #[cfg(feature = "ipv6")]
+        IpAddress::Ipv6(a) => a.is_unicast_link_local(),
+        _ => false,
+    }
+}
+
 fn family_matches(family: u8, addr: &IpAddress) -> bool {
     match addr {
         IpAddress::Ipv4(_) => family == ESG_AF_INET || family == ESG_AF_UNSPEC,
@@ -260,7 +269,11 @@ pub unsafe extern "C" fn esg_iface_add_addr(eng: *mut Engine, family: u8, addr: 
 #[no_mangle]
 pub unsafe extern "C" fn esg_iface_clear_addrs(eng: *mut Engine, family: u8) {
     if let Ok(e) = engine(eng) {
-        e.iface.update_ip_addrs(|addrs| addrs.retain(|c| !family_matches(family, &c.address())));
+        // The IPv6 link-local address stays: every IPv6 node has one (RFC 4291 §2.8), and
+        // smoltcp unwraps it when it sends router solicitations (found by fuzz_frames).
+        e.iface.update_ip_addrs(|addrs| {
+            addrs.retain(|c| !family_matches(family, &c.address()) || is_link_local(&c.address()))
+        });
     }
 }
 

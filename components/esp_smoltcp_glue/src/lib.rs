@@ -16,6 +16,8 @@ mod device;
 mod dgram;
 mod dns;
 mod engine;
+mod raw;
+mod route;
 mod tcp;
 mod wake;
 
@@ -30,5 +32,7 @@ pub use device::*;
 pub use dgram::*;
 pub use dns::*;
 pub use engine::*;
+pub use raw::*;
+pub use route::*;
 pub use tcp::*;
 pub use wake::*;

@@ -6,7 +6,7 @@
 use core::sync::atomic::{AtomicUsize, Ordering};
 use core::task::{RawWaker, RawWakerVTable, Waker};
 
-use smoltcp::socket::{icmp, tcp, udp};
+use smoltcp::socket::{icmp, raw, tcp, udp};
 
 use crate::abi::*;
 use crate::engine::{engine, Engine, Kind};
@@ -68,6 +68,10 @@ pub unsafe extern "C" fn esg_socket_register_wake(eng: *mut Engine, id: i32, dir
             }
             Kind::Icmp => {
                 let s = e.sockets.get_mut::<icmp::Socket>(slot.handle);
+                if recv { s.register_recv_waker(&w) } else { s.register_send_waker(&w) }
+            }
+            Kind::Raw => {
+                let s = e.sockets.get_mut::<raw::Socket>(slot.handle);
                 if recv { s.register_recv_waker(&w) } else { s.register_send_waker(&w) }
             }
         }
