@@ -35,7 +35,8 @@ static esp_err_t mem_transmit(esp_smoltcp_netdev_t *dev, const uint8_t *frame, s
     size_t size = 0;
     uint8_t *buf = esp_smoltcp_rx_buffer_alloc(&size);
     if (!buf) {
-        return ESP_OK; /* pool empty: the frame is lost on the wire, counted by the runtime */
+        esp_smoltcp_netdev_rx_dropped(); /* pool empty: the frame is lost on the wire */
+        return ESP_OK;
     }
     if (len > size) {
         esp_smoltcp_rx_buffer_free(buf);

@@ -37,9 +37,13 @@ struct esp_smoltcp_netdev {
 
 /**
  * A buffer from the RX frame pool (the software image of a DMA ring) of at
- * least *size bytes, or NULL when all are in use (counted as a drop).
+ * least *size bytes, or NULL when all are in use. A driver that then has to
+ * discard a received frame reports it with esp_smoltcp_netdev_rx_dropped().
  */
 uint8_t *esp_smoltcp_rx_buffer_alloc(size_t *size);
+
+/** Count a received frame the driver discarded for want of a pool buffer (rx_drop_pool_empty). */
+void esp_smoltcp_netdev_rx_dropped(void);
 /** Return a pool buffer that will not be passed to input. */
 void esp_smoltcp_rx_buffer_free(uint8_t *buf);
 

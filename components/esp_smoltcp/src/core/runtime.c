@@ -101,6 +101,11 @@ uint8_t *esp_smoltcp_rx_buffer_alloc(size_t *size)
     return frame_pool_alloc(rt.rx_pool);
 }
 
+void esp_smoltcp_netdev_rx_dropped(void)
+{
+    atomic_fetch_add_explicit(&rt.c.rx_drop_no_buffer, 1, memory_order_relaxed);
+}
+
 void esp_smoltcp_rx_buffer_free(uint8_t *buf)
 {
     frame_pool_free(rt.rx_pool, buf);
@@ -497,7 +502,8 @@ esp_err_t esp_smoltcp_get_stats(esp_smoltcp_iface_t iface, esp_smoltcp_stats_t *
     out->loopback_drops = load(&rt.c.loopback_drops);
     frame_pool_stats_t ps;
     frame_pool_get_stats(rt.rx_pool, &ps);
-    out->rx_drop_pool_empty = ps.alloc_failures;
+    /* Frames lost, as the drivers report them (a failed allocation with no frame waiting is not a drop). */
+    out->rx_drop_pool_empty = load(&rt.c.rx_drop_no_buffer);
     out->rx_pool_capacity = ps.capacity;
     out->rx_pool_in_use = ps.in_use;
     out->rx_pool_high_water = ps.high_water;

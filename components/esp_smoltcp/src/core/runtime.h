@@ -54,6 +54,7 @@ typedef struct {
     atomic_uint_fast64_t rx_frames, rx_bytes, tx_frames, tx_bytes, tx_failures;
     atomic_uint_fast64_t rx_drop_reason[FRAME_CHECK_REASONS];
     atomic_uint_fast64_t rx_drop_martian;
+    atomic_uint_fast64_t rx_drop_no_buffer; /* reported by drivers: no pool buffer for a frame */
     atomic_uint_fast64_t loopback_frames, loopback_drops;
     uint64_t socket_alloc_failures;
     uint64_t tcp_opened, tcp_closed_by_peer, tcp_aborted, tcp_linger_aborts;

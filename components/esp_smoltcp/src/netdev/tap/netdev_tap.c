@@ -59,6 +59,8 @@ static void reader_main(void *arg)
             }
             if (buf) {
                 esp_smoltcp_netdev_input_pool(buf, (size_t)n);
+            } else {
+                esp_smoltcp_netdev_rx_dropped();
             }
         }
     }

@@ -179,6 +179,7 @@ static void rx_poll(void *arg)
                     esp_smoltcp_rx_buffer_free(p);
                 }
                 v->st.rx_drops_no_pool++;
+                esp_smoltcp_netdev_rx_dropped();
             } else {
                 memcpy(p, q->bufs + id * BUF_SIZE + NET_HDR_LEN, flen);
                 v->st.rx_frames++;
