@@ -11,7 +11,7 @@ TSAN_BUILD ?= build/tsan
 PYTHON     ?= python3
 CMAKE_GEN  ?= -G Ninja
 
-.PHONY: all deps build demo test test-unit test-glue test-e2e test-asan test-tsan clean
+.PHONY: all deps build demo test test-unit test-glue test-e2e test-asan test-tsan test-robust test-robust-all test-diff test-fuzz clean
 
 all: build
 
@@ -53,7 +53,22 @@ test-tsan: deps
 	TSAN_OPTIONS=halt_on_error=1 \
 	ESP_SMOLTCP_DEMO_BIN=$(CURDIR)/$(TSAN_BUILD)/examples/eth_basic/eth_basic $(PYTHON) -m pytest -q tests/e2e
 
-test: test-glue test-unit test-e2e test-asan test-tsan check-idf-ports
+# Robustness (fault matrix, floods, churn) without the slow cases; `make test-robust-all` has them.
+test-robust: build
+	ESP_SMOLTCP_DEMO_BIN=$(CURDIR)/$(BUILD)/examples/eth_basic/eth_basic $(PYTHON) -m pytest -q tests/robust -m "not slow"
+
+test-robust-all: build
+	ESP_SMOLTCP_DEMO_BIN=$(CURDIR)/$(BUILD)/examples/eth_basic/eth_basic $(PYTHON) -m pytest -q tests/robust
+
+# Differential BSD suite: one program on the Linux kernel and on the shim, same observations.
+test-diff: build
+	$(PYTHON) -m pytest -q tests/diff
+
+# Replays of the fuzz seeds and fixed crashes, then 10 s of fuzzing per target.
+test-fuzz: fuzz-smoke
+	$(PYTHON) -m pytest -q fuzz
+
+test: test-glue test-unit test-e2e test-diff test-conformance test-robust test-fuzz test-asan test-tsan check-idf-ports
 	@echo "make test: all suites passed"
 
 clean:
@@ -82,3 +97,37 @@ bench: deps
 bench-quick: deps
 	@bench/install.sh
 	$(PYTHON) bench/bench.py --quick
+
+# ---- fuzzing (issue 7 §3): libFuzzer + ASan/UBSan targets in fuzz/ (see fuzz/README.md) --------
+FUZZ_SECONDS ?= 60
+
+.PHONY: fuzz fuzz-smoke test-conformance
+
+# Each target for FUZZ_SECONDS, from the committed seeds and what earlier runs found.
+fuzz: deps
+	$(MAKE) -C fuzz run FUZZ_SECONDS=$(FUZZ_SECONDS)
+
+# The CI budget: 10 s per target.
+fuzz-smoke: deps
+	$(MAKE) -C fuzz run FUZZ_SECONDS=10
+
+# ---- black-box RFC conformance (issue 7 §4): scapy from `peer`; rewrites docs/conformance.md ----
+test-conformance: build
+	ESP_SMOLTCP_DEMO_BIN=$(CURDIR)/$(BUILD)/examples/eth_basic/eth_basic \
+	ESP_SMOLTCP_RESOLVE_TOOL=$(CURDIR)/$(BUILD)/tests/tools/resolve_tool \
+	$(PYTHON) -m pytest -q tests/conformance --conformance-md docs/conformance.md
+
+# ---- rv32imafc image on an emulated 250 MIPS RISC-V core (issue 10; docs/benchmarks-rv32.md) ----
+.PHONY: rv32 rv32-demo bench-rv32
+rv32:
+	scripts/rv32.sh
+
+# Boot under -icount shift=2 (250 MIPS) on the 100 Mbit/s bed: DHCP, ping, one 50 MB download.
+rv32-demo: rv32
+	$(PYTHON) bench/rv32_bench.py --demo --demo-upload
+
+# Downloads/uploads at 250 and 500 MIPS, then the instruction-count run and its split by function group.
+bench-rv32: rv32
+	$(PYTHON) bench/rv32_bench.py --shift 2 --shift 1 --reps 3 --bytes 20000000 --plugin-bytes 10000000
+	$(PYTHON) bench/rv32_fncount.py build/rv32/bench/fncount.txt build/rv32/esp_smoltcp_rv32.elf \
+	    --window dl=1:2 --window ul=3:4 --bytes dl=10000000 --bytes ul=10000000 --json build/rv32/bench/split.json

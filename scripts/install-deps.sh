@@ -32,6 +32,8 @@ declare -a PKG_CHECKS=(
     "ninja-build:ninja"
     "pkg-config:pkg-config"
     "clang:clang"
+    "libclang-rt-14-dev:/usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a"
+    "hping3:/usr/sbin/hping3"
     "iproute2:ip"
     "iproute2:tc"
     "dnsmasq-base:/usr/sbin/dnsmasq"
@@ -43,7 +45,7 @@ declare -a PKG_CHECKS=(
 
 have() {
     case "$1" in
-        /*) [ -x "$1" ] ;;
+        /*) [ -e "$1" ] ;;
         *) command -v "$1" >/dev/null 2>&1 ;;
     esac
 }

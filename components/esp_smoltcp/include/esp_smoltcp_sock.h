@@ -25,6 +25,7 @@ typedef enum {
     ESP_SMOLTCP_SOCK_TCP = 1,
     ESP_SMOLTCP_SOCK_UDP = 2,
     ESP_SMOLTCP_SOCK_ICMP = 3,
+    ESP_SMOLTCP_SOCK_RAW = 4, /* opened with esp_smoltcp_sock_open_raw() */
 } esp_smoltcp_sock_type_t;
 
 #define ESP_SMOLTCP_AF_UNSPEC 0
@@ -135,6 +136,7 @@ int esp_smoltcp_sock_abort(int h);
 #define ESP_SMOLTCP_POLLERR 0x4
 #define ESP_SMOLTCP_POLLHUP 0x8
 #define ESP_SMOLTCP_POLLNVAL 0x10
+#define ESP_SMOLTCP_POLLRDHUP 0x20 /* TCP: reading is over (FIN, reset or SHUT_RD) */
 
 typedef struct {
     int handle;
@@ -155,6 +157,40 @@ int esp_smoltcp_sock_pending(int h);
 int esp_smoltcp_sock_set_nodelay(int h, bool nodelay);
 int esp_smoltcp_sock_set_keepalive(int h, uint32_t interval_ms); /* 0 = off */
 int esp_smoltcp_sock_set_hop_limit(int h, uint8_t ttl);          /* 0 = default */
+
+/**
+ * Raw IP socket: receives every packet of one family (ESP_SMOLTCP_AF_INET /
+ * _INET6) and IP protocol with its IP header (BSD SOCK_RAW without
+ * IP_HDRINCL); sendto() sends the payload behind a header the stack builds.
+ * Bound and connected like UDP, without ports. Same returns as open().
+ */
+int esp_smoltcp_sock_open_raw(uint8_t family, uint8_t protocol, const esp_smoltcp_sock_buffers_t *bufs);
+
+/**
+ * TCP buffer sizes (0 = keep). Takes effect at once on a socket that has not
+ * connected or listened yet (its engine socket is replaced: options set on
+ * it before must be set again), for future connections on a listener, and
+ * never on a connection. @return 0; -EBADF; -ENOMEM; -ENFILE.
+ */
+int esp_smoltcp_sock_set_buffers(int h, const esp_smoltcp_sock_buffers_t *bufs);
+/** The buffer sizes a socket has (TCP: ring bytes; datagrams: memory of the rings). 0; -EBADF. */
+int esp_smoltcp_sock_get_buffers(int h, esp_smoltcp_sock_buffers_t *out);
+
+/**
+ * TCP: give up a connect, or a connection whose sent data stays
+ * unacknowledged, after timeout_ms (0 = the defaults: 75 s for a connect,
+ * never after). A connect that runs out fails with -ETIMEDOUT.
+ * @return 0; -EBADF; -ENOPROTOOPT (not TCP).
+ */
+int esp_smoltcp_sock_set_user_timeout(int h, uint32_t timeout_ms);
+
+/**
+ * The family an any-address binding of h covers, for port conflicts:
+ * ESP_SMOLTCP_AF_INET (a BSD AF_INET socket), _INET6 (IPV6_V6ONLY) or
+ * ESP_SMOLTCP_AF_UNSPEC (dual stack, the default). Set before bind.
+ * @return 0; -EBADF; -EINVAL.
+ */
+int esp_smoltcp_sock_set_family(int h, uint8_t family);
 
 #ifdef __cplusplus
 }

@@ -1,24 +1,49 @@
 /*
- * BSD socket semantics over the native esp_smoltcp socket API. This is the
- * POSIX edge: native calls return negative errno values, and only here is
- * errno set (through fail()).
+ * BSD socket life cycle over the native esp_smoltcp API: socket, bind,
+ * listen, accept, connect, shutdown, close, names — with Linux's checks and
+ * errors. This is the POSIX edge: native calls return negative errno values,
+ * and only compat_fail() sets errno.
  */
+#define _GNU_SOURCE /* host glibc: the BSD/Linux socket options and flags */
 #include "bsd_socket.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
+#include <time.h>
 
 #include "esp_smoltcp_sock.h"
 #include "fd_table.h"
 
-/* Set errno from a negative native result; -1 as BSD wants. */
-static int fail(int neg_errno)
+/* Engine sockets a listen() may take (each has its own buffers); Linux clamps at somaxconn. */
+#ifndef COMPAT_MAX_BACKLOG
+#define COMPAT_MAX_BACKLOG 8
+#endif
+
+#define SIN6_LEN_RFC2133 24 /* a sockaddr_in6 without sin6_scope_id: the least Linux takes */
+
+int compat_fail(int neg_errno)
 {
     errno = -neg_errno;
     return -1;
 }
 
-static uint32_t timeout_of(const compat_fd_t *s, bool send, int flags)
+uint64_t compat_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+bool compat_family_ok(const compat_fd_t *s, uint8_t ep_family)
+{
+    if (s->family == AF_INET) {
+        return ep_family != ESP_SMOLTCP_AF_INET6;
+    }
+    return !(s->v6only && ep_family == ESP_SMOLTCP_AF_INET);
+}
+
+uint32_t compat_timeout_of(const compat_fd_t *s, bool send, int flags)
 {
     if (s->nonblocking || (flags & MSG_DONTWAIT)) {
         return 0;
@@ -26,58 +51,67 @@ static uint32_t timeout_of(const compat_fd_t *s, bool send, int flags)
     return send ? s->snd_timeout_ms : s->rcv_timeout_ms;
 }
 
-static int native_flags(int flags)
-{
-    return ((flags & MSG_PEEK) ? ESP_SMOLTCP_MSG_PEEK : 0) | ((flags & MSG_WAITALL) ? ESP_SMOLTCP_MSG_WAITALL : 0);
-}
-
 /* ---- addresses ------------------------------------------------------------------ */
 
-int compat_sockaddr_to_ep(const struct sockaddr *sa, socklen_t len, int sock_family, esp_smoltcp_endpoint_t *ep)
+static void ep_from_v4(const struct sockaddr_in *in, esp_smoltcp_endpoint_t *ep)
+{
+    ep->port = ntohs(in->sin_port);
+    memcpy(ep->addr, &in->sin_addr.s_addr, 4);
+    ep->family = in->sin_addr.s_addr == htonl(INADDR_ANY) ? ESP_SMOLTCP_AF_UNSPEC : ESP_SMOLTCP_AF_INET;
+}
+
+static void ep_from_v6(const struct sockaddr_in6 *in6, esp_smoltcp_endpoint_t *ep)
+{
+    static const uint8_t v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    static const uint8_t any[16] = {0};
+    const uint8_t *a = in6->sin6_addr.s6_addr;
+    ep->port = ntohs(in6->sin6_port);
+    if (memcmp(a, v4mapped, 12) == 0) {
+        /* ::ffff:a.b.c.d is the IPv4 peer of a dual-stack socket (RFC 4291 §2.5.5.2). */
+        memcpy(ep->addr, a + 12, 4);
+        ep->family = memcmp(a + 12, any, 4) == 0 ? ESP_SMOLTCP_AF_UNSPEC : ESP_SMOLTCP_AF_INET;
+    } else if (memcmp(a, any, 16) == 0) {
+        ep->family = ESP_SMOLTCP_AF_UNSPEC;
+    } else {
+        memcpy(ep->addr, a, 16);
+        ep->family = ESP_SMOLTCP_AF_INET6;
+    }
+}
+
+int compat_sockaddr_to_ep(const struct sockaddr *sa, socklen_t len, int sock_family, compat_sa_use_t use,
+                          esp_smoltcp_endpoint_t *ep)
 {
     memset(ep, 0, sizeof(*ep));
-    if (!sa) {
-        return -EFAULT;
-    }
-    if (len < (socklen_t)sizeof(sa_family_t)) {
+    /* The syscall layer first: a length beyond sockaddr_storage, then the copy. */
+    if ((int)len < 0 || len > (socklen_t)sizeof(struct sockaddr_storage)) {
         return -EINVAL;
     }
-    if (sa->sa_family == AF_INET) {
+    if (len > 0 && !sa) {
+        return -EFAULT;
+    }
+    if (len < (socklen_t)(offsetof(struct sockaddr, sa_family) + sizeof(sa->sa_family))) {
+        return -EINVAL;
+    }
+    int fam = sa->sa_family;
+    if (fam == AF_INET && (sock_family == AF_INET || use == COMPAT_SA_DGRAM)) {
         if (len < (socklen_t)sizeof(struct sockaddr_in)) {
             return -EINVAL;
         }
-        if (sock_family != AF_INET && sock_family != AF_INET6) {
-            return -EAFNOSUPPORT;
-        }
-        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
-        ep->port = ntohs(in->sin_port);
-        memcpy(ep->addr, &in->sin_addr.s_addr, 4);
-        ep->family = in->sin_addr.s_addr == htonl(INADDR_ANY) ? ESP_SMOLTCP_AF_UNSPEC : ESP_SMOLTCP_AF_INET;
-        return sock_family == AF_INET ? 0 : -EAFNOSUPPORT;
+        ep_from_v4((const struct sockaddr_in *)sa, ep);
+        return 0;
     }
-    if (sa->sa_family == AF_INET6) {
-        if (len < (socklen_t)sizeof(struct sockaddr_in6)) {
+    if (sock_family == AF_INET6) {
+        if (len < SIN6_LEN_RFC2133) {
             return -EINVAL;
         }
-        if (sock_family != AF_INET6) {
-            return -EAFNOSUPPORT;
+        if (fam != AF_INET6) {
+            return use == COMPAT_SA_DGRAM ? -EINVAL : -EAFNOSUPPORT;
         }
-        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
-        ep->port = ntohs(in6->sin6_port);
-        const uint8_t *a = in6->sin6_addr.s6_addr;
-        static const uint8_t v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-        static const uint8_t any[16] = {0};
-        if (memcmp(a, v4mapped, 12) == 0) {
-            /* ::ffff:a.b.c.d is the IPv4 peer of a dual-stack socket (RFC 4291 §2.5.5.2). */
-            memcpy(ep->addr, a + 12, 4);
-            ep->family = ESP_SMOLTCP_AF_INET;
-        } else if (memcmp(a, any, 16) == 0) {
-            ep->family = ESP_SMOLTCP_AF_UNSPEC;
-        } else {
-            memcpy(ep->addr, a, 16);
-            ep->family = ESP_SMOLTCP_AF_INET6;
-        }
+        ep_from_v6((const struct sockaddr_in6 *)sa, ep);
         return 0;
+    }
+    if (len < (socklen_t)sizeof(struct sockaddr_in)) {
+        return -EINVAL;
     }
     return -EAFNOSUPPORT;
 }
@@ -114,42 +148,68 @@ socklen_t compat_ep_to_sockaddr(const esp_smoltcp_endpoint_t *ep, int sock_famil
     return full;
 }
 
-/* ---- calls ----------------------------------------------------------------------- */
+/* ---- socket / bind / listen / accept ------------------------------------------------- */
+
+/* Linux's limits (include/linux/socket.h, net.h): families below AF_MAX, types below SOCK_MAX. */
+#define LINUX_AF_MAX 46
+#define LINUX_SOCK_MAX 11
+#define SOCK_TYPE_FLAGS (SOCK_NONBLOCK | SOCK_CLOEXEC)
+
+static int open_native(int domain, int type, int protocol)
+{
+    if (type == SOCK_STREAM) {
+        return protocol == 0 || protocol == IPPROTO_TCP ? esp_smoltcp_sock_open(ESP_SMOLTCP_SOCK_TCP, NULL)
+                                                        : -EPROTONOSUPPORT;
+    }
+    if (type == SOCK_DGRAM) {
+        return protocol == 0 || protocol == IPPROTO_UDP ? esp_smoltcp_sock_open(ESP_SMOLTCP_SOCK_UDP, NULL)
+                                                        : -EPROTONOSUPPORT;
+    }
+    if (type == SOCK_RAW) {
+        /* What ping needs: ICMP over IPv4 with the IP header, ICMPv6 without (RFC 3542 §3). */
+        if (domain == AF_INET && protocol == IPPROTO_ICMP) {
+            return esp_smoltcp_sock_open_raw(ESP_SMOLTCP_AF_INET, IPPROTO_ICMP, NULL);
+        }
+        if (domain == AF_INET6 && protocol == IPPROTO_ICMPV6) {
+            return esp_smoltcp_sock_open(ESP_SMOLTCP_SOCK_ICMP, NULL);
+        }
+        return -EPROTONOSUPPORT;
+    }
+    return -ESOCKTNOSUPPORT;
+}
 
 int compat_socket(int domain, int type, int protocol)
 {
-    int flags = type & (SOCK_NONBLOCK | SOCK_CLOEXEC);
-    type &= ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
+    int flags = type & SOCK_TYPE_FLAGS;
+    type &= ~SOCK_TYPE_FLAGS;
+    /* Linux's order of checks: flags, family, type, then the protocol switch. */
+    if (type & ~0xf) {
+        return compat_fail(-EINVAL);
+    }
     if (domain != AF_INET && domain != AF_INET6) {
-        return fail(-EAFNOSUPPORT);
+        return compat_fail(-EAFNOSUPPORT);
     }
-    esp_smoltcp_sock_type_t native;
-    if (type == SOCK_STREAM && (protocol == 0 || protocol == IPPROTO_TCP)) {
-        native = ESP_SMOLTCP_SOCK_TCP;
-    } else if (type == SOCK_DGRAM && (protocol == 0 || protocol == IPPROTO_UDP)) {
-        native = ESP_SMOLTCP_SOCK_UDP;
-    } else if (type == SOCK_STREAM || type == SOCK_DGRAM) {
-        return fail(-EPROTONOSUPPORT);
-    } else {
-        return fail(-ESOCKTNOSUPPORT);
+    if (type < 0 || type >= LINUX_SOCK_MAX) {
+        return compat_fail(-EINVAL);
     }
-    int h = esp_smoltcp_sock_open(native, NULL);
+    int h = open_native(domain, type, protocol);
     if (h < 0) {
-        return fail(h);
+        return compat_fail(h);
     }
-    compat_fd_t s = {
-        .handle = h,
-        .family = domain,
-        .type = type,
-        .protocol = protocol,
-        .nonblocking = (flags & SOCK_NONBLOCK) != 0,
-        .rcv_timeout_ms = ESP_SMOLTCP_WAIT_FOREVER,
-        .snd_timeout_ms = ESP_SMOLTCP_WAIT_FOREVER,
-    };
+    /* An AF_INET socket bound to 0.0.0.0 leaves the port free for IPv6-only sockets (Linux). */
+    esp_smoltcp_sock_set_family(h, domain == AF_INET ? ESP_SMOLTCP_AF_INET : ESP_SMOLTCP_AF_UNSPEC);
+    compat_fd_t s;
+    fd_defaults(&s);
+    s.handle = h;
+    s.family = domain;
+    s.type = type;
+    s.protocol = protocol ? protocol : type == SOCK_STREAM ? IPPROTO_TCP : IPPROTO_UDP;
+    s.nonblocking = (flags & SOCK_NONBLOCK) != 0;
+    s.cloexec = (flags & SOCK_CLOEXEC) != 0;
     int fd = fd_alloc(&s);
     if (fd < 0) {
         esp_smoltcp_sock_close(h);
-        return fail(fd);
+        return compat_fail(fd);
     }
     return fd;
 }
@@ -157,15 +217,21 @@ int compat_socket(int domain, int type, int protocol)
 int compat_bind(int fd, const struct sockaddr *addr, socklen_t len)
 {
     compat_fd_t s;
-    int rc = fd_get(fd, &s);
     esp_smoltcp_endpoint_t ep;
+    int rc = fd_get(fd, &s);
     if (rc == 0) {
-        rc = compat_sockaddr_to_ep(addr, len, s.family, &ep);
+        rc = compat_sockaddr_to_ep(addr, len, s.family, COMPAT_SA_BIND, &ep);
+    }
+    if (rc == 0 && s.family == AF_INET6 && s.v6only && ep.family == ESP_SMOLTCP_AF_INET) {
+        rc = -EINVAL; /* a v4-mapped address on a v6-only socket (Linux inet6_bind) */
+    }
+    if (rc == 0 && s.type == SOCK_RAW) {
+        return 0; /* raw sockets have no ports; the address only filters on Linux */
     }
     if (rc == 0) {
         rc = esp_smoltcp_sock_bind(s.handle, &ep, s.reuse_addr);
     }
-    return rc < 0 ? fail(rc) : 0;
+    return rc < 0 ? compat_fail(rc) : 0;
 }
 
 int compat_listen(int fd, int backlog)
@@ -176,9 +242,15 @@ int compat_listen(int fd, int backlog)
         rc = -EOPNOTSUPP;
     }
     if (rc == 0) {
-        rc = esp_smoltcp_sock_listen(s.handle, backlog);
+        /* Linux's accept queue holds backlog + 1 connections (sk_acceptq_is_full). */
+        int n = backlog < 0 ? 1 : backlog >= COMPAT_MAX_BACKLOG ? COMPAT_MAX_BACKLOG : backlog + 1;
+        rc = esp_smoltcp_sock_listen(s.handle, n);
     }
-    return rc < 0 ? fail(rc) : 0;
+    if (rc == 0 && !s.listening) {
+        s.listening = true;
+        fd_update(fd, &s);
+    }
+    return rc < 0 ? compat_fail(rc) : 0;
 }
 
 int compat_accept(int fd, struct sockaddr *addr, socklen_t *len)
@@ -186,116 +258,178 @@ int compat_accept(int fd, struct sockaddr *addr, socklen_t *len)
     compat_fd_t s;
     int rc = fd_get(fd, &s);
     if (rc < 0) {
-        return fail(rc);
+        return compat_fail(rc);
+    }
+    if (s.type != SOCK_STREAM) {
+        return compat_fail(-EOPNOTSUPP);
+    }
+    if (!s.listening) {
+        return compat_fail(-EINVAL);
     }
     if (addr && !len) {
-        return fail(-EFAULT);
+        return compat_fail(-EFAULT);
+    }
+    if (addr && (int)*len < 0) {
+        return compat_fail(-EINVAL);
     }
     esp_smoltcp_endpoint_t peer;
-    int h = esp_smoltcp_sock_accept(s.handle, &peer, timeout_of(&s, false, 0));
-    if (h < 0) {
-        return fail(h);
+    uint32_t timeout = compat_timeout_of(&s, false, 0);
+    uint64_t deadline = timeout == ESP_SMOLTCP_WAIT_FOREVER ? UINT64_MAX : compat_now_ms() + timeout;
+    int h;
+    for (;;) {
+        h = esp_smoltcp_sock_accept(s.handle, &peer, timeout);
+        if (h < 0) {
+            return compat_fail(h);
+        }
+        if (compat_family_ok(&s, peer.family)) {
+            break;
+        }
+        /* The engine listens for both families; Linux would have refused this one (RST). */
+        esp_smoltcp_sock_abort(h);
+        if (deadline != UINT64_MAX && timeout) {
+            uint64_t now = compat_now_ms();
+            timeout = now >= deadline ? 0 : (uint32_t)(deadline - now);
+        }
     }
+    /* Linux: the new socket takes the listener's options, not O_NONBLOCK or FD_CLOEXEC. */
     compat_fd_t n = s;
     n.handle = h;
-    n.nonblocking = false; /* Linux: accept() does not inherit O_NONBLOCK */
+    n.nonblocking = false;
+    n.cloexec = false;
+    n.listening = false;
+    n.connect_pending = false;
     int nfd = fd_alloc(&n);
     if (nfd < 0) {
         esp_smoltcp_sock_abort(h);
-        return fail(nfd);
+        return compat_fail(nfd);
     }
+    compat_apply_options(&n);
     if (addr) {
         *len = compat_ep_to_sockaddr(&peer, s.family, addr, *len);
     }
     return nfd;
 }
 
+/* ---- connect ----------------------------------------------------------------------- */
+
+/*
+ * A connect() after one that returned EINPROGRESS reports how the attempt
+ * went, as Linux's __inet_stream_connect does: the error (taken), 0 once
+ * (then EISCONN), EALREADY while it runs, ECONNABORTED when it failed and
+ * SO_ERROR already took the error.
+ */
+static int connect_again(compat_fd_t *s)
+{
+    int err = esp_smoltcp_sock_take_error(s->handle);
+    if (err > 0) {
+        s->connect_pending = false;
+        return -err;
+    }
+    esp_smoltcp_endpoint_t peer;
+    if (esp_smoltcp_sock_getpeername(s->handle, &peer) == 0) {
+        s->connect_pending = false;
+        return 0;
+    }
+    esp_smoltcp_pollfd_t p = {.handle = s->handle, .events = ESP_SMOLTCP_POLLOUT};
+    esp_smoltcp_sock_poll(&p, 1, 0);
+    if (p.revents & ESP_SMOLTCP_POLLHUP) {
+        s->connect_pending = false;
+        return -ECONNABORTED;
+    }
+    return -EALREADY;
+}
+
+static int connect_stream(int fd, compat_fd_t *s, const struct sockaddr *addr, socklen_t len)
+{
+    esp_smoltcp_endpoint_t ep;
+    int rc = compat_sockaddr_to_ep(addr, len, s->family, COMPAT_SA_CONNECT, &ep);
+    if (rc < 0) {
+        return rc;
+    }
+    if (s->connect_pending) {
+        rc = connect_again(s);
+        fd_update(fd, s);
+        return rc;
+    }
+    if (s->family == AF_INET6 && s->v6only && ep.family == ESP_SMOLTCP_AF_INET) {
+        return -ENETUNREACH;
+    }
+    rc = esp_smoltcp_sock_connect(s->handle, &ep, compat_timeout_of(s, true, 0));
+    if (rc == -EINPROGRESS) {
+        s->connect_pending = true; /* also when SO_SNDTIMEO ran out (Linux) */
+        fd_update(fd, s);
+    }
+    return rc;
+}
+
+static int connect_dgram(int fd, compat_fd_t *s, const struct sockaddr *addr, socklen_t len)
+{
+    esp_smoltcp_endpoint_t ep;
+    int rc;
+    if (addr && len >= (socklen_t)sizeof(sa_family_t) && addr->sa_family == AF_UNSPEC) {
+        memset(&ep, 0, sizeof(ep)); /* AF_UNSPEC dissolves the association (Linux, POSIX) */
+        rc = esp_smoltcp_sock_connect(s->handle, &ep, 0);
+        s->has_peer = false;
+        fd_update(fd, s);
+        return rc;
+    }
+    rc = compat_sockaddr_to_ep(addr, len, s->family, COMPAT_SA_DGRAM, &ep);
+    if (rc == 0 && s->family == AF_INET6 && s->v6only && ep.family == ESP_SMOLTCP_AF_INET) {
+        rc = -EAFNOSUPPORT;
+    }
+    if (rc == 0 && s->type == SOCK_DGRAM) {
+        /* Linux binds a connected UDP socket to an ephemeral port at once. */
+        esp_smoltcp_endpoint_t name;
+        if (esp_smoltcp_sock_getsockname(s->handle, &name) == 0 && name.port == 0) {
+            esp_smoltcp_endpoint_t any = {0};
+            rc = esp_smoltcp_sock_bind(s->handle, &any, false);
+        }
+    }
+    if (rc == 0) {
+        rc = esp_smoltcp_sock_connect(s->handle, &ep, 0);
+    }
+    if (rc == 0) {
+        s->has_peer = true;
+        s->peer = ep;
+        fd_update(fd, s);
+    }
+    return rc;
+}
+
 int compat_connect(int fd, const struct sockaddr *addr, socklen_t len)
 {
     compat_fd_t s;
     int rc = fd_get(fd, &s);
-    esp_smoltcp_endpoint_t ep;
     if (rc == 0) {
-        rc = compat_sockaddr_to_ep(addr, len, s.family, &ep);
+        rc = s.type == SOCK_STREAM ? connect_stream(fd, &s, addr, len) : connect_dgram(fd, &s, addr, len);
     }
-    if (rc == 0) {
-        rc = esp_smoltcp_sock_connect(s.handle, &ep, timeout_of(&s, true, 0));
-    }
-    return rc < 0 ? fail(rc) : 0;
+    return rc < 0 ? compat_fail(rc) : 0;
 }
 
-ssize_t compat_send(int fd, const void *buf, size_t len, int flags)
-{
-    return compat_sendto(fd, buf, len, flags, NULL, 0);
-}
-
-ssize_t compat_sendto(int fd, const void *buf, size_t len, int flags, const struct sockaddr *to, socklen_t tolen)
-{
-    compat_fd_t s;
-    int rc = fd_get(fd, &s);
-    if (rc < 0) {
-        return fail(rc);
-    }
-    ssize_t n;
-    if (s.type == SOCK_STREAM) {
-        /* Linux ignores the address on a connected stream socket. */
-        n = esp_smoltcp_sock_send(s.handle, buf, len, native_flags(flags), timeout_of(&s, true, flags));
-    } else {
-        esp_smoltcp_endpoint_t ep;
-        if (to) {
-            rc = compat_sockaddr_to_ep(to, tolen, s.family, &ep);
-            if (rc < 0) {
-                return fail(rc);
-            }
-        }
-        n = esp_smoltcp_sock_sendto(s.handle, buf, len, native_flags(flags), to ? &ep : NULL,
-                                    timeout_of(&s, true, flags));
-    }
-    return n < 0 ? fail((int)n) : n;
-}
-
-ssize_t compat_recv(int fd, void *buf, size_t len, int flags)
-{
-    return compat_recvfrom(fd, buf, len, flags, NULL, NULL);
-}
-
-ssize_t compat_recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr *from, socklen_t *fromlen)
-{
-    compat_fd_t s;
-    int rc = fd_get(fd, &s);
-    if (rc < 0) {
-        return fail(rc);
-    }
-    if (from && !fromlen) {
-        return fail(-EFAULT);
-    }
-    esp_smoltcp_endpoint_t ep = {0};
-    size_t full = 0;
-    ssize_t n = esp_smoltcp_sock_recvfrom(s.handle, buf, len, native_flags(flags), &full, from ? &ep : NULL,
-                                          timeout_of(&s, false, flags));
-    if (n < 0) {
-        return fail((int)n);
-    }
-    if (from) {
-        *fromlen = compat_ep_to_sockaddr(&ep, s.family, from, *fromlen);
-    }
-    /* MSG_TRUNC on a datagram socket: report the real datagram size (Linux). */
-    if ((flags & MSG_TRUNC) && s.type != SOCK_STREAM) {
-        return (ssize_t)full;
-    }
-    return n;
-}
+/* ---- shutdown / close / names -------------------------------------------------------- */
 
 int compat_shutdown(int fd, int how)
 {
     compat_fd_t s;
     int rc = fd_get(fd, &s);
-    if (rc == 0) {
-        int native = how == SHUT_RD ? ESP_SMOLTCP_SHUT_RD : how == SHUT_WR ? ESP_SMOLTCP_SHUT_WR
-                   : how == SHUT_RDWR ? ESP_SMOLTCP_SHUT_RDWR : -1;
-        rc = native < 0 ? -EINVAL : esp_smoltcp_sock_shutdown(s.handle, native);
+    if (rc < 0) {
+        return compat_fail(rc);
     }
-    return rc < 0 ? fail(rc) : 0;
+    int native = how == SHUT_RD ? ESP_SMOLTCP_SHUT_RD
+               : how == SHUT_WR ? ESP_SMOLTCP_SHUT_WR
+               : how == SHUT_RDWR ? ESP_SMOLTCP_SHUT_RDWR : -1;
+    if (native < 0) {
+        return compat_fail(-EINVAL);
+    }
+    rc = esp_smoltcp_sock_shutdown(s.handle, native);
+    if (s.type != SOCK_STREAM) {
+        /* Datagrams: the stack shuts reading; writing is refused here. Linux shuts both
+         * directions even of an unconnected socket, and still answers ENOTCONN. */
+        s.shut_wr = s.shut_wr || native != ESP_SMOLTCP_SHUT_RD;
+        fd_update(fd, &s);
+        rc = rc < 0 ? rc : s.has_peer ? 0 : -ENOTCONN;
+    }
+    return rc < 0 ? compat_fail(rc) : 0;
 }
 
 int compat_close(int fd)
@@ -303,12 +437,12 @@ int compat_close(int fd)
     compat_fd_t s;
     int rc = fd_get(fd, &s);
     if (rc < 0) {
-        return fail(rc);
+        return compat_fail(rc);
     }
     fd_free(fd);
     /* SO_LINGER with a zero timeout: RST at once (RFC 793 ABORT). */
     rc = (s.linger_on && s.linger_s == 0) ? esp_smoltcp_sock_abort(s.handle) : esp_smoltcp_sock_close(s.handle);
-    return rc < 0 ? fail(rc) : 0;
+    return rc < 0 ? compat_fail(rc) : 0;
 }
 
 static int name_of(int fd, struct sockaddr *addr, socklen_t *len, bool peer)
@@ -318,12 +452,15 @@ static int name_of(int fd, struct sockaddr *addr, socklen_t *len, bool peer)
     if (rc == 0 && (!addr || !len)) {
         rc = -EFAULT;
     }
+    if (rc == 0 && (int)*len < 0) {
+        rc = -EINVAL;
+    }
     esp_smoltcp_endpoint_t ep;
     if (rc == 0) {
         rc = peer ? esp_smoltcp_sock_getpeername(s.handle, &ep) : esp_smoltcp_sock_getsockname(s.handle, &ep);
     }
     if (rc < 0) {
-        return fail(rc);
+        return compat_fail(rc);
     }
     *len = compat_ep_to_sockaddr(&ep, s.family, addr, *len);
     return 0;
@@ -337,37 +474,4 @@ int compat_getsockname(int fd, struct sockaddr *addr, socklen_t *len)
 int compat_getpeername(int fd, struct sockaddr *addr, socklen_t *len)
 {
     return name_of(fd, addr, len, true);
-}
-
-ssize_t compat_read(int fd, void *buf, size_t len)
-{
-    return compat_recvfrom(fd, buf, len, 0, NULL, NULL);
-}
-
-ssize_t compat_write(int fd, const void *buf, size_t len)
-{
-    return compat_sendto(fd, buf, len, 0, NULL, 0);
-}
-
-int compat_fcntl(int fd, int cmd, int arg)
-{
-    compat_fd_t s;
-    int rc = fd_get(fd, &s);
-    if (rc < 0) {
-        return fail(rc);
-    }
-    switch (cmd) {
-    case F_GETFL:
-        return O_RDWR | (s.nonblocking ? O_NONBLOCK : 0);
-    case F_SETFL:
-        s.nonblocking = (arg & O_NONBLOCK) != 0;
-        fd_update(fd, &s);
-        return 0;
-    case F_GETFD:
-        return 0;
-    case F_SETFD:
-        return 0;
-    default:
-        return fail(-EINVAL);
-    }
 }

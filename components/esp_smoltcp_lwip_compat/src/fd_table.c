@@ -1,6 +1,7 @@
 #include "fd_table.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <string.h>
 
@@ -34,10 +35,16 @@ int fd_alloc(const compat_fd_t *init)
     return fd;
 }
 
+/* An fd outside our range: another open file (ENOTSOCK) or nothing (EBADF), as the OS's fcntl says. */
+static int foreign_fd_error(int fd)
+{
+    return fd < 0 || (fcntl(fd, F_GETFD) < 0 && errno == EBADF) ? -EBADF : -ENOTSOCK;
+}
+
 int fd_get(int fd, compat_fd_t *out)
 {
     if (!fd_in_range(fd)) {
-        return fd < 0 ? -EBADF : -ENOTSOCK;
+        return foreign_fd_error(fd);
     }
     pthread_mutex_lock(&fd_lock);
     int rc = fds[fd - COMPAT_FD_FIRST].used ? 0 : -EBADF;
@@ -77,4 +84,21 @@ int fd_free(int fd)
     }
     pthread_mutex_unlock(&fd_lock);
     return rc;
+}
+
+void fd_defaults(compat_fd_t *s)
+{
+    memset(s, 0, sizeof(*s));
+    s->handle = -1;
+    s->rcv_timeout_ms = ESP_SMOLTCP_WAIT_FOREVER;
+    s->snd_timeout_ms = ESP_SMOLTCP_WAIT_FOREVER;
+    s->keepidle_s = 7200; /* Linux: tcp_keepalive_time */
+    s->keepintvl_s = 75;  /* tcp_keepalive_intvl */
+    s->keepcnt = 9;       /* tcp_keepalive_probes */
+    s->ttl = -1;
+    s->hops6 = -1;
+    s->mcast_ttl = 1;     /* RFC 1112 §6.1 */
+    s->mcast_hops6 = 1;   /* RFC 3493 §5.2 */
+    s->mcast_loop = true;
+    s->mcast_loop6 = true;
 }

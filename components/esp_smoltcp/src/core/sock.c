@@ -61,6 +61,12 @@ static uint64_t deadline_of(uint32_t timeout_ms)
     return timeout_ms == ESP_SMOLTCP_WAIT_FOREVER ? UINT64_MAX : os_now_us() + (uint64_t)timeout_ms * 1000;
 }
 
+/* How long a connect may take: TCP_USER_TIMEOUT when set (Linux honours it for SYNs too). */
+static uint32_t connect_timeout_of(const sock_rec_t *r)
+{
+    return r->user_timeout_ms ? r->user_timeout_ms : CONNECT_TIMEOUT_MS;
+}
+
 static bool tcp_info(const sock_rec_t *r, esg_tcp_info_t *info)
 {
     return r->eng_id >= 0 && esg_tcp_get_info(rt.eng, r->eng_id, info) == ESG_OK;
@@ -110,6 +116,13 @@ static int wait_on(int h, uint32_t gen, int dir, uint64_t deadline)
     return 0;
 }
 
+/* The address families a binding covers: bit 0 IPv4, bit 1 IPv6. */
+static unsigned family_mask(const esp_smoltcp_endpoint_t *ep, uint8_t only_family)
+{
+    uint8_t f = ep->family != ESP_SMOLTCP_AF_UNSPEC ? ep->family : only_family;
+    return f == ESP_SMOLTCP_AF_INET ? 1u : f == ESP_SMOLTCP_AF_INET6 ? 2u : 3u;
+}
+
 static bool port_in_use(esp_smoltcp_sock_type_t type, uint16_t port, const esp_smoltcp_endpoint_t *addr,
                         bool reuse, int self)
 {
@@ -120,6 +133,11 @@ static bool port_in_use(esp_smoltcp_sock_type_t type, uint16_t port, const esp_s
         }
         bool overlap = !addr || addr->family == ESP_SMOLTCP_AF_UNSPEC || o->local.family == ESP_SMOLTCP_AF_UNSPEC ||
                        (addr->family == o->local.family && memcmp(addr->addr, o->local.addr, 16) == 0);
+        /* An any-address binding covers its family only when restricted (AF_INET socket, IPV6_V6ONLY). */
+        if (addr && self >= 0 &&
+            !(family_mask(addr, rt.socks[self].only_family) & family_mask(&o->local, o->only_family))) {
+            overlap = false;
+        }
         if (!overlap) {
             continue;
         }
@@ -211,6 +229,13 @@ static void release_record(int h)
     r->eng_id = -1;
 }
 
+/* A connect that ended in CLOSED: refused by a RST, or out of time (smoltcp closes at the timeout). */
+static int connect_error(const sock_rec_t *r)
+{
+    return os_now_us() - r->connect_started_us + 100000 >= (uint64_t)connect_timeout_of(r) * 1000 ? ETIMEDOUT
+                                                                                                 : ECONNREFUSED;
+}
+
 /*
  * Fold what the engine did to a TCP socket into the record: counters, the
  * pending error a caller will see, the end of a connect.
@@ -226,7 +251,7 @@ static void tcp_observe(sock_rec_t *r, const esg_tcp_info_t *info)
         r->established_once = true;
         r->connecting = false;
         rt.c.tcp_opened++;
-        esg_tcp_set_timeout(rt.eng, r->eng_id, 0);
+        esg_tcp_set_timeout(rt.eng, r->eng_id, r->user_timeout_ms);
     }
     if (r->established_once && !info->may_recv && st != ESG_TCP_CLOSED && !r->peer_fin_seen &&
         (st == ESG_TCP_CLOSE_WAIT || st == ESG_TCP_LAST_ACK || st == ESG_TCP_CLOSING || st == ESG_TCP_TIME_WAIT)) {
@@ -236,7 +261,7 @@ static void tcp_observe(sock_rec_t *r, const esg_tcp_info_t *info)
     if (st == ESG_TCP_CLOSED && r->last_state != ESG_TCP_CLOSED) {
         if (r->connecting) {
             r->connecting = false;
-            r->error = r->error ? r->error : ECONNREFUSED;
+            r->error = r->error ? r->error : connect_error(r);
         } else if (r->established_once && !(r->peer_fin_seen && r->shut_wr) && !r->orphan) {
             r->error = ECONNRESET;
             rt.c.tcp_aborted++;
@@ -249,7 +274,7 @@ static void tcp_observe(sock_rec_t *r, const esg_tcp_info_t *info)
 static int connect_failure(sock_rec_t *r, uint64_t started_us)
 {
     int err = r->error ? r->error : ECONNREFUSED;
-    if (err == ECONNREFUSED && os_now_us() - started_us >= (uint64_t)CONNECT_TIMEOUT_MS * 1000 - 100000) {
+    if (err == ECONNREFUSED && os_now_us() - started_us + 100000 >= (uint64_t)connect_timeout_of(r) * 1000) {
         err = ETIMEDOUT;
     }
     r->error = 0;
@@ -529,6 +554,9 @@ static int tcp_connect_locked(int h, sock_rec_t *r, const esp_smoltcp_endpoint_t
     if (remote->family == ESP_SMOLTCP_AF_UNSPEC || remote->port == 0) {
         return remote->family == ESP_SMOLTCP_AF_UNSPEC ? -EAFNOSUPPORT : -ECONNREFUSED;
     }
+    if (!esg_iface_has_route(rt.eng, remote->family, remote->addr)) {
+        return -ENETUNREACH; /* smoltcp would send SYNs nowhere until the timeout */
+    }
     if (!r->bound) {
         esp_smoltcp_endpoint_t any = {0};
         int rc = bind_locked(h, r, &any, false);
@@ -540,8 +568,9 @@ static int tcp_connect_locked(int h, sock_rec_t *r, const esp_smoltcp_endpoint_t
     if (e < 0) {
         return e == ESG_ERR_UNADDR ? -ENETUNREACH : sock_errno_from_glue(e);
     }
-    esg_tcp_set_timeout(rt.eng, r->eng_id, CONNECT_TIMEOUT_MS);
+    esg_tcp_set_timeout(rt.eng, r->eng_id, connect_timeout_of(r));
     r->connecting = true;
+    r->connect_started_us = os_now_us();
     r->error = 0;
     r->last_state = ESG_TCP_SYN_SENT;
     rt_kick();
@@ -750,6 +779,43 @@ static int ensure_bound(int h, sock_rec_t *r)
     return bind_locked(h, r, &any, false);
 }
 
+/* The engine calls of the three datagram types. */
+static int dgram_send(const sock_rec_t *r, const void *buf, size_t len, const esp_smoltcp_endpoint_t *to)
+{
+    switch (r->type) {
+    case ESP_SMOLTCP_SOCK_UDP:
+        return esg_udp_send(rt.eng, r->eng_id, buf, len, to_esg(to), NULL);
+    case ESP_SMOLTCP_SOCK_RAW:
+        return esg_raw_send(rt.eng, r->eng_id, buf, len, to->family, to->addr, r->hop_limit);
+    default:
+        return esg_icmp_send(rt.eng, r->eng_id, buf, len, to->family, to->addr);
+    }
+}
+
+static int dgram_recv(const sock_rec_t *r, void *buf, size_t len, bool peek, size_t *full, esp_smoltcp_endpoint_t *from)
+{
+    switch (r->type) {
+    case ESP_SMOLTCP_SOCK_UDP:
+        return esg_udp_recv(rt.eng, r->eng_id, buf, len, peek, full, (esg_endpoint_t *)from, NULL);
+    case ESP_SMOLTCP_SOCK_RAW:
+        return esg_raw_recv(rt.eng, r->eng_id, buf, len, peek, full, (esg_endpoint_t *)from);
+    default:
+        return esg_icmp_recv(rt.eng, r->eng_id, buf, len, full, (esg_endpoint_t *)from);
+    }
+}
+
+static int dgram_info(const sock_rec_t *r, esg_dgram_info_t *d)
+{
+    switch (r->type) {
+    case ESP_SMOLTCP_SOCK_UDP:
+        return esg_udp_get_info(rt.eng, r->eng_id, d);
+    case ESP_SMOLTCP_SOCK_RAW:
+        return esg_raw_get_info(rt.eng, r->eng_id, d);
+    default:
+        return esg_icmp_get_info(rt.eng, r->eng_id, d);
+    }
+}
+
 ssize_t esp_smoltcp_sock_sendto(int h, const void *buf, size_t len, int flags, const esp_smoltcp_endpoint_t *to,
                                 uint32_t timeout_ms)
 {
@@ -785,12 +851,14 @@ ssize_t esp_smoltcp_sock_sendto(int h, const void *buf, size_t len, int flags, c
         esg_icmp_bind_ident(rt.eng, r->eng_id, (uint16_t)(m[4] << 8 | m[5]));
         r->bound = true;
     }
+    if (to->family != ESP_SMOLTCP_AF_UNSPEC && !esg_iface_has_route(rt.eng, to->family, to->addr)) {
+        rc = -ENETUNREACH; /* smoltcp would drop it silently */
+        goto out;
+    }
     rc = r->type == ESP_SMOLTCP_SOCK_UDP ? ensure_bound(h, r) : 0;
     uint32_t gen = r->generation;
     while (rc == 0) {
-        int n = r->type == ESP_SMOLTCP_SOCK_UDP
-                    ? esg_udp_send(rt.eng, r->eng_id, buf, len, to_esg(to), NULL)
-                    : esg_icmp_send(rt.eng, r->eng_id, buf, len, to->family, to->addr);
+        int n = dgram_send(r, buf, len, to);
         if (n >= 0) {
             rc = n;
             rt_kick();
@@ -840,9 +908,7 @@ ssize_t esp_smoltcp_sock_recvfrom(int h, void *buf, size_t len, int flags, size_
     uint32_t gen = r->generation;
     while (rc == 0) {
         size_t full = 0;
-        int n = r->type == ESP_SMOLTCP_SOCK_UDP
-                    ? esg_udp_recv(rt.eng, r->eng_id, buf, len, peek, &full, (esg_endpoint_t *)from, NULL)
-                    : esg_icmp_recv(rt.eng, r->eng_id, buf, len, &full, (esg_endpoint_t *)from);
+        int n = dgram_recv(r, buf, len, peek, &full, from);
         if (n >= 0) {
             if (full_len) {
                 *full_len = full;
@@ -854,6 +920,10 @@ ssize_t esp_smoltcp_sock_recvfrom(int h, void *buf, size_t len, int flags, size_
             rc = sock_errno_from_glue(n);
             break;
         }
+        if (r->shut_rd) {
+            rc = 0; /* a blocking reader of a shut down socket: end of data (Linux) */
+            break;
+        }
         rc = wait_on(h, gen, ESG_WAKE_RECV, deadline);
     }
 out:
@@ -862,6 +932,14 @@ out:
 }
 
 /* ---- shutdown / close ------------------------------------------------------------ */
+
+/* Never connected, or the connection is over (Linux: TCP_CLOSE, which TIME_WAIT also leaves behind). */
+static bool tcp_gone(const sock_rec_t *r)
+{
+    esg_tcp_info_t info;
+    return !r->established_once ||
+           (tcp_info(r, &info) && (info.state == ESG_TCP_CLOSED || info.state == ESG_TCP_TIME_WAIT));
+}
 
 int esp_smoltcp_sock_shutdown(int h, int how)
 {
@@ -876,7 +954,7 @@ int esp_smoltcp_sock_shutdown(int h, int how)
     int rc = 0;
     if (!r) {
         rc = -EBADF;
-    } else if (r->type == ESP_SMOLTCP_SOCK_TCP && !r->established_once && !r->connecting && r->backlog == 0) {
+    } else if (r->type == ESP_SMOLTCP_SOCK_TCP && !r->connecting && r->backlog == 0 && tcp_gone(r)) {
         rc = -ENOTCONN;
     } else {
         if (how != ESP_SMOLTCP_SHUT_WR) {
@@ -993,7 +1071,7 @@ static uint16_t readiness(int h)
     uint16_t ev = 0;
     if (r->type != ESP_SMOLTCP_SOCK_TCP) {
         esg_dgram_info_t d;
-        int rc = (r->type == ESP_SMOLTCP_SOCK_UDP ? esg_udp_get_info : esg_icmp_get_info)(rt.eng, r->eng_id, &d);
+        int rc = dgram_info(r, &d);
         if (rc == ESG_OK) {
             ev |= d.can_recv ? ESP_SMOLTCP_POLLIN : 0;
             ev |= (d.can_send || !d.is_open) ? ESP_SMOLTCP_POLLOUT : 0;
@@ -1027,8 +1105,11 @@ static uint16_t readiness(int h)
     if (info.can_send || (r->established_once && !info.may_send)) {
         ev |= ESP_SMOLTCP_POLLOUT; /* writable, or a write would fail at once (EPIPE) */
     }
-    if (r->established_once && !info.may_recv && !info.may_send) {
-        ev |= ESP_SMOLTCP_POLLHUP;
+    if ((r->established_once && !info.may_recv && !info.may_send) || (r->shut_rd && r->shut_wr)) {
+        ev |= ESP_SMOLTCP_POLLHUP; /* Linux: both directions shut down (SHUTDOWN_MASK) is a hang-up too */
+    }
+    if ((r->established_once && !info.may_recv) || r->shut_rd || r->error) {
+        ev |= ESP_SMOLTCP_POLLRDHUP; /* no more data will come (Linux: RCV_SHUTDOWN) */
     }
     if (!r->established_once) {
         ev |= ESP_SMOLTCP_POLLOUT | ESP_SMOLTCP_POLLHUP; /* never connected: Linux reports OUT|HUP */
@@ -1113,6 +1194,11 @@ int esp_smoltcp_sock_getsockname(int h, esp_smoltcp_endpoint_t *out)
         if (r->type == ESP_SMOLTCP_SOCK_TCP && tcp_info(r, &info) && info.local.family != ESG_AF_UNSPEC) {
             memcpy(out, &info.local, sizeof(*out));
         }
+        /* A connected datagram socket names the source address its packets get (BSD). */
+        if (r->type != ESP_SMOLTCP_SOCK_TCP && r->has_default_remote && out->family == ESP_SMOLTCP_AF_UNSPEC &&
+            esg_iface_source_addr(rt.eng, r->default_remote.family, r->default_remote.addr, out->addr) == ESG_OK) {
+            out->family = r->default_remote.family;
+        }
     }
     rt_unlock();
     return rc;
@@ -1167,7 +1253,7 @@ int esp_smoltcp_sock_pending(int h)
     } else if (r) {
         esg_dgram_info_t d;
         rc = 0;
-        if (r->type == ESP_SMOLTCP_SOCK_UDP && esg_udp_get_info(rt.eng, r->eng_id, &d) == ESG_OK) {
+        if (r->type != ESP_SMOLTCP_SOCK_ICMP && dgram_info(r, &d) == ESG_OK) {
             rc = (int)d.next_len;
         }
     }
@@ -1221,6 +1307,11 @@ int esp_smoltcp_sock_set_hop_limit(int h, uint8_t ttl)
 {
     rt_lock();
     sock_rec_t *r = rec_of(h);
+    if (r && r->type == ESP_SMOLTCP_SOCK_RAW) {
+        r->hop_limit = ttl; /* the glue builds raw headers with it */
+        rt_unlock();
+        return 0;
+    }
     int is_udp = r && r->type == ESP_SMOLTCP_SOCK_UDP;
     int id = r ? r->eng_id : -1;
     rt_unlock();
@@ -1231,4 +1322,126 @@ int esp_smoltcp_sock_set_hop_limit(int h, uint8_t ttl)
         return rc;
     }
     return tcp_option(h, set_hop, ttl);
+}
+
+/* ---- raw sockets, buffer sizes, user timeout ---------------------------------------- */
+
+int esp_smoltcp_sock_open_raw(uint8_t family, uint8_t protocol, const esp_smoltcp_sock_buffers_t *bufs)
+{
+    if (family != ESP_SMOLTCP_AF_INET && family != ESP_SMOLTCP_AF_INET6) {
+        return -EINVAL;
+    }
+    if (!rt.attached) {
+        return -ENETDOWN;
+    }
+    rt_lock();
+    int h = alloc_record();
+    if (h < 0) {
+        rt.c.socket_alloc_failures++;
+        rt_unlock();
+        return h;
+    }
+    sock_rec_t *r = &rt.socks[h];
+    r->type = ESP_SMOLTCP_SOCK_RAW;
+    r->bound = true; /* no ports: nothing to bind */
+    uint32_t rxb = bufs && bufs->rx_bytes ? bufs->rx_bytes : rt.cfg.udp_rx_buffer;
+    uint32_t txb = bufs && bufs->tx_bytes ? bufs->tx_bytes : rt.cfg.udp_tx_buffer;
+    r->rx_len = esg_dgram_buffer_mem_size(rt.cfg.udp_rx_packets, rxb);
+    r->tx_len = esg_dgram_buffer_mem_size(rt.cfg.udp_tx_packets, txb);
+    r->rx_mem = malloc(r->rx_len);
+    r->tx_mem = malloc(r->tx_len);
+    int id = -ENOMEM;
+    if (r->rx_mem && r->tx_mem) {
+        id = esg_raw_open(rt.eng, family, protocol, r->rx_mem, r->rx_len, rt.cfg.udp_rx_packets, r->tx_mem, r->tx_len,
+                          rt.cfg.udp_tx_packets);
+        id = id >= 0 ? id : sock_errno_from_glue(id);
+    }
+    if (id < 0) {
+        rt.c.socket_alloc_failures++;
+        release_record(h); /* frees the buffers */
+        rt_unlock();
+        return id;
+    }
+    rt_count_socket(+1);
+    r->eng_id = id;
+    rt_unlock();
+    return h;
+}
+
+int esp_smoltcp_sock_set_buffers(int h, const esp_smoltcp_sock_buffers_t *bufs)
+{
+    if (!bufs) {
+        return -EINVAL;
+    }
+    rt_lock();
+    sock_rec_t *r = rec_of(h);
+    int rc = r ? 0 : -EBADF;
+    if (r && r->type == ESP_SMOLTCP_SOCK_TCP) {
+        uint32_t rx = bufs->rx_bytes ? bufs->rx_bytes : r->rx_len;
+        uint32_t tx = bufs->tx_bytes ? bufs->tx_bytes : r->tx_len;
+        bool fresh = r->backlog == 0 && !r->connecting && !r->established_once && r->eng_id >= 0;
+        if (fresh && (rx != r->rx_len || tx != r->tx_len)) {
+            /* smoltcp cannot resize a socket's rings: a fresh socket gets a new engine socket. */
+            void *nrx, *ntx;
+            int id = open_engine_tcp(rx, tx, &nrx, &ntx);
+            if (id < 0) {
+                rc = id;
+            } else {
+                remove_engine(r->eng_id, r->rx_mem, r->tx_mem);
+                r->eng_id = id;
+                r->rx_mem = nrx;
+                r->tx_mem = ntx;
+            }
+        }
+        if (rc == 0 && (fresh || r->backlog > 0)) {
+            r->rx_len = rx; /* a listener's next backlog sockets take these sizes */
+            r->tx_len = tx;
+        }
+    }
+    rt_unlock();
+    return rc;
+}
+
+int esp_smoltcp_sock_get_buffers(int h, esp_smoltcp_sock_buffers_t *out)
+{
+    if (!out) {
+        return -EINVAL;
+    }
+    rt_lock();
+    sock_rec_t *r = rec_of(h);
+    if (r) {
+        out->rx_bytes = r->rx_len;
+        out->tx_bytes = r->tx_len;
+    }
+    rt_unlock();
+    return r ? 0 : -EBADF;
+}
+
+int esp_smoltcp_sock_set_user_timeout(int h, uint32_t timeout_ms)
+{
+    rt_lock();
+    sock_rec_t *r = rec_of(h);
+    int rc = !r ? -EBADF : r->type != ESP_SMOLTCP_SOCK_TCP ? -ENOPROTOOPT : 0;
+    if (rc == 0) {
+        r->user_timeout_ms = timeout_ms;
+        if (r->eng_id >= 0 && (r->connecting || r->established_once)) {
+            esg_tcp_set_timeout(rt.eng, r->eng_id, r->established_once ? timeout_ms : connect_timeout_of(r));
+        }
+    }
+    rt_unlock();
+    return rc;
+}
+
+int esp_smoltcp_sock_set_family(int h, uint8_t family)
+{
+    if (family != ESP_SMOLTCP_AF_UNSPEC && family != ESP_SMOLTCP_AF_INET && family != ESP_SMOLTCP_AF_INET6) {
+        return -EINVAL;
+    }
+    rt_lock();
+    sock_rec_t *r = rec_of(h);
+    if (r) {
+        r->only_family = family;
+    }
+    rt_unlock();
+    return r ? 0 : -EBADF;
 }

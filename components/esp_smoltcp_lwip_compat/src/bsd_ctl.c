@@ -1,0 +1,98 @@
+/*
+ * fcntl() and ioctl() on shim sockets, and the address text functions
+ * inet_pton()/inet_ntop() (RFC 4291 §2.2 / RFC 5952 forms, glibc's choices).
+ */
+#define _GNU_SOURCE /* host glibc: F_* and FIO* as Linux has them */
+#include <errno.h>
+#include <string.h>
+
+#include "bsd_socket.h"
+#include "esp_smoltcp_sock.h"
+#include "fd_table.h"
+#include "netdb_compat.h"
+
+int compat_fcntl(int fd, int cmd, int arg)
+{
+    compat_fd_t s;
+    int rc = fd_get(fd, &s);
+    if (rc < 0) {
+        return compat_fail(rc);
+    }
+    switch (cmd) {
+    case F_GETFL:
+        return O_RDWR | (s.nonblocking ? O_NONBLOCK : 0);
+    case F_SETFL:
+        s.nonblocking = (arg & O_NONBLOCK) != 0;
+        fd_update(fd, &s);
+        return 0;
+    case F_GETFD:
+        return s.cloexec ? FD_CLOEXEC : 0;
+    case F_SETFD:
+        s.cloexec = (arg & FD_CLOEXEC) != 0;
+        fd_update(fd, &s);
+        return 0;
+    default:
+        return compat_fail(-EINVAL);
+    }
+}
+
+int compat_ioctl(int fd, long cmd, void *argp)
+{
+    compat_fd_t s;
+    int rc = fd_get(fd, &s);
+    if (rc < 0) {
+        return compat_fail(rc);
+    }
+    switch (cmd) {
+    case FIONBIO:
+        if (!argp) {
+            return compat_fail(-EFAULT);
+        }
+        s.nonblocking = *(const int *)argp != 0;
+        fd_update(fd, &s);
+        return 0;
+    case FIONREAD:
+        if (!argp) {
+            return compat_fail(-EFAULT);
+        }
+        if (s.listening) {
+            return compat_fail(-EINVAL); /* Linux: SIOCINQ on a listener */
+        }
+        rc = esp_smoltcp_sock_pending(s.handle);
+        if (rc < 0) {
+            return compat_fail(rc);
+        }
+        *(int *)argp = rc;
+        return 0;
+    default:
+        return compat_fail(-ENOTTY); /* Linux's answer to an ioctl a socket does not know */
+    }
+}
+
+int compat_inet_pton(int af, const char *src, void *dst)
+{
+    if (af == AF_INET) {
+        return src && dst && compat_inet_pton4(src, dst) ? 1 : 0;
+    }
+    if (af == AF_INET6) {
+        return src && dst && compat_inet_pton6(src, dst) ? 1 : 0;
+    }
+    return compat_fail(-EAFNOSUPPORT);
+}
+
+const char *compat_inet_ntop(int af, const void *src, char *dst, socklen_t size)
+{
+    const char *r;
+    if (af == AF_INET) {
+        r = src ? compat_inet_ntop4(src, dst, size) : NULL;
+    } else if (af == AF_INET6) {
+        r = src ? compat_inet_ntop6(src, dst, size) : NULL;
+    } else {
+        compat_fail(-EAFNOSUPPORT);
+        return NULL;
+    }
+    if (!r) {
+        compat_fail(-ENOSPC);
+    }
+    return r;
+}
