@@ -157,9 +157,8 @@ static void pick_len(fuzz_input_t *in, void **buf, size_t *len)
         *buf = NULL;
         *len = k & 1 ? SIZE_MAX : 16;
     } else {
-        /* NULL with length 0 is legal (Linux returns 0); known bug K3 (fuzz/known/README.md):
-         * the native layer does pointer arithmetic on it (UB), so it is only sent unsteered. */
-        *buf = no_workarounds ? NULL : big_buf;
+        /* NULL with length 0 is legal (Linux returns 0). */
+        *buf = NULL;
         *len = 0;
     }
 }
@@ -299,12 +298,6 @@ static void op(fuzz_input_t *in, esp_smoltcp_netdev_t *dev)
     size_t len;
     ssize_t r;
     errno = 0;
-    /* Known bug K4 (fuzz/known/README.md): data calls on a listening socket read an
-     * uninitialised esg_tcp_info_t in the native layer. */
-    bool data_call = sel == 5 || sel == 6 || sel == 7 || sel == 8 || sel == 16;
-    if (data_call && *listening_of(fd) && !no_workarounds) {
-        return;
-    }
     switch (sel) {
     case 0:
         op_socket(in);

@@ -202,6 +202,22 @@ static int open_engine_tcp(uint32_t rx_len, uint32_t tx_len, void **rx, void **t
     return id;
 }
 
+/*
+ * Put a backlog socket into LISTEN. Its timeout bounds a handshake that never
+ * completes (a spoofed SYN, a peer gone after SYN): without it smoltcp keeps the
+ * socket in SYN-RECEIVED for ever and the backlog slot is lost (lwIP: 20 s,
+ * Linux: ~63 s of SYN-ACK retries). tcp_observe() clears it once established.
+ */
+#define HANDSHAKE_TIMEOUT_MS 30000u
+static int listen_engine(int id, const esp_smoltcp_endpoint_t *local)
+{
+    int e = esg_tcp_listen(rt.eng, id, to_esg(local));
+    if (e == ESG_OK) {
+        esg_tcp_set_timeout(rt.eng, id, HANDSHAKE_TIMEOUT_MS);
+    }
+    return e;
+}
+
 static void remove_engine(int id, void *rx, void *tx)
 {
     if (id >= 0) {
@@ -438,7 +454,7 @@ int esp_smoltcp_sock_listen(int h, int backlog)
                 r->backlog++;
             }
             for (int i = 0; i < r->backlog && rc == 0; i++) {
-                int e = esg_tcp_listen(rt.eng, r->listen_ids[i], to_esg(&r->local));
+                int e = listen_engine(r->listen_ids[i], &r->local);
                 rc = e < 0 ? sock_errno_from_glue(e) : 0;
             }
         }
@@ -454,7 +470,7 @@ int esp_smoltcp_sock_listen(int h, int backlog)
 static void refill_listener(sock_rec_t *r, int i)
 {
     int id = open_engine_tcp(r->rx_len, r->tx_len, &r->listen_rx[i], &r->listen_tx[i]);
-    if (id >= 0 && esg_tcp_listen(rt.eng, id, to_esg(&r->local)) < 0) {
+    if (id >= 0 && listen_engine(id, &r->local) < 0) {
         remove_engine(id, r->listen_rx[i], r->listen_tx[i]);
         id = -ENOMEM;
     }
@@ -493,7 +509,7 @@ int esp_smoltcp_sock_accept(int h, esp_smoltcp_endpoint_t *peer, uint32_t timeou
             esg_tcp_info_t info;
             esg_tcp_get_info(rt.eng, r->listen_ids[i], &info);
             if (info.state == ESG_TCP_CLOSED) {
-                esg_tcp_listen(rt.eng, r->listen_ids[i], to_esg(&r->local)); /* reset before accept */
+                listen_engine(r->listen_ids[i], &r->local); /* reset before accept */
             } else if (info.state != ESG_TCP_LISTEN && info.state != ESG_TCP_SYN_RECEIVED) {
                 ready = i;
             }
@@ -654,7 +670,8 @@ ssize_t esp_smoltcp_sock_send(int h, const void *buf, size_t len, int flags, uin
             rc = -EPIPE;
             break;
         }
-        int n = esg_tcp_send(rt.eng, r->eng_id, (const uint8_t *)buf + done, len - done);
+        /* No arithmetic on a NULL buffer: send(fd, NULL, 0) is legal (found by fuzz_bsd). */
+        int n = esg_tcp_send(rt.eng, r->eng_id, buf ? (const uint8_t *)buf + done : NULL, len - done);
         if (n > 0) {
             done += (size_t)n;
             rt_kick();
@@ -725,7 +742,7 @@ ssize_t esp_smoltcp_sock_recv(int h, void *buf, size_t len, int flags, uint32_t 
         if (r->shut_rd) {
             break; /* EOF */
         }
-        int n = esg_tcp_recv(rt.eng, r->eng_id, (uint8_t *)buf + done, len - done, peek);
+        int n = esg_tcp_recv(rt.eng, r->eng_id, buf ? (uint8_t *)buf + done : NULL, len - done, peek);
         if (n > 0) {
             done += (size_t)n;
             if (!peek) {
@@ -1027,6 +1044,17 @@ uint64_t sock_after_poll(uint64_t now_us)
     uint64_t delay = UINT64_MAX;
     for (int h = 0; h < rt.cfg.max_sockets; h++) {
         sock_rec_t *r = &rt.socks[h];
+        for (int i = 0; r->used && !r->orphan && i < r->backlog; i++) {
+            esg_tcp_info_t li;
+            if (r->listen_ids[i] < 0 || esg_tcp_get_info(rt.eng, r->listen_ids[i], &li) != ESG_OK) {
+                continue;
+            }
+            if (li.state == ESG_TCP_CLOSED) {
+                listen_engine(r->listen_ids[i], &r->local); /* a handshake timed out or was reset */
+            } else if (li.state >= ESG_TCP_ESTABLISHED) {
+                esg_tcp_set_timeout(rt.eng, r->listen_ids[i], 0); /* waits for accept(): no timeout */
+            }
+        }
         if (!r->used || r->type != ESP_SMOLTCP_SOCK_TCP || r->eng_id < 0) {
             continue;
         }
