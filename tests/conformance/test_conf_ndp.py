@@ -271,6 +271,10 @@ def owns(ag, addr, tries=3):
 
 
 @pytest.mark.rfc("RFC 4862 §5.5.3", "RFC 4861 §6.3.4")
+@pytest.mark.xfail(strict=True, reason=(
+    "SLAAC is off by default: smoltcp 0.13.1's SLAAC keeps a past router-solicitation deadline "
+    "after three unanswered solicitations and the poll task spins (glue test "
+    "upstream_slaac_busy_poll); autoconfiguration moves into the C runtime with issue 8"))
 def test_ndp_unsolicited_ra_forms_slaac_address(ag):
     """An unsolicited RA with an autonomous /64 prefix gives the stack prefix::ff:fe00:2, which answers pings."""
     ag.send([ra("2001:db8:1::")])
