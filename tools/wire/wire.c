@@ -240,8 +240,17 @@ static bool corrupt(dir_t *d, frame_t *fr)
     if (ip_len == 0) {
         return false;
     }
-    uint32_t off = 14 + (uint32_t)(rnd(d) % ip_len);
-    fr->data[off] ^= (uint8_t)(1 + rnd(d) % 255);
+    /* IPv6 has no header checksum: traffic class, flow label and hop limit (bytes 0-3 and 7)
+     * are covered by nothing, so corrupt from the payload length on, skipping the hop limit. */
+    uint32_t first = et == 0x86DD ? 4u : 0u;
+    if (ip_len <= first + 4) {
+        return false;
+    }
+    uint32_t off = first + (uint32_t)(rnd(d) % (ip_len - first));
+    if (et == 0x86DD && off == 7) {
+        off = 8;
+    }
+    fr->data[14 + off] ^= (uint8_t)(1 + rnd(d) % 255);
     return true;
 }
 

@@ -237,8 +237,21 @@ int http_server_run(const http_server_config_t *cfg, volatile sig_atomic_t *stop
             }
             continue;
         }
+        /* A client that just finished may still be closing: give a slot 500 ms to free up. */
+        for (int waited = 0; atomic_load(&active_clients) >= cfg->max_clients && waited < 500; waited++) {
+            struct timespec ms = {.tv_sec = 0, .tv_nsec = 1000000};
+            nanosleep(&ms, NULL);
+        }
         if (atomic_load(&active_clients) >= cfg->max_clients) {
+            /* Read the request before refusing it: closing with unread data sends RST
+             * (RFC 2525 §2.17, as Linux does) and the client would never see the 503. */
+            char drain[1024];
+            struct timeval brief = {.tv_sec = 0, .tv_usec = 100000};
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &brief, sizeof(brief));
+            (void)recv(fd, drain, sizeof(drain), 0);
             respond(fd, 503, "Service Unavailable", "text/plain", "busy\n", true);
+            shutdown(fd, SHUT_WR);
+            (void)recv(fd, drain, sizeof(drain), 0);
             close(fd);
             continue;
         }

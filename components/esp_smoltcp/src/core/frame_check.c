@@ -205,10 +205,24 @@ static frame_check_result_t check_ipv6(const uint8_t *ip, size_t avail, bool ver
     }
     const uint8_t *l4 = ip + IPV6_HEADER_LEN;
     uint8_t next = ip[6];
+    /* Walk hop-by-hop, routing and destination options (RFC 8200 §4) to the upper layer, so
+     * an ICMPv6 behind them (MLD reports carry a hop-by-hop header) is verified too. */
+    while (next == 0 || next == 43 || next == 60) {
+        if (payload < 8) {
+            return FRAME_BAD_IP_HEADER;
+        }
+        size_t ext = ((size_t)l4[1] + 1) * 8;
+        if (ext > payload) {
+            return FRAME_BAD_IP_HEADER;
+        }
+        next = l4[0];
+        l4 += ext;
+        payload -= ext;
+    }
     /* RFC 8200 section 8.1: addresses, upper-layer length, next header. */
     uint32_t pseudo = inet_sum16(ip + 8, 32, next);
 
-    /* Extension headers (anything else) pass: smoltcp walks them itself. */
+    /* Fragments and other headers pass: smoltcp handles them itself. */
     switch (next) {
     case IP_PROTO_TCP:
         return check_tcp(l4, payload, verify_l4, pseudo);

@@ -370,18 +370,28 @@ static void test_other_ethertypes_and_protocols(void)
     put_eth(f, 0x0800, true);
     CHECK_EQ(frame_check(f, 17, true), FRAME_BAD_RUNT);
 
-    /* GRE (47) over IPv4 and an IPv6 hop-by-hop header (0): no L4 check, garbage body. */
+    /* GRE (47) over IPv4: no L4 check, garbage body. */
     uint8_t junk[40];
     memset(junk, 0x5A, sizeof(junk));
     size_t len = make_v4(f, false, 47, junk, sizeof(junk));
     CHECK_EQ(frame_check(f, len, true), FRAME_OK);
+    /* IPv6 hop-by-hop header (0) to "no next header" (59): walked, nothing to check behind it. */
     size_t v6 = put_eth(f, 0x86DD, false);
     memset(f + v6, 0, 40);
     f[v6] = 0x60;
     wr16(f + v6 + 4, sizeof(junk));
     f[v6 + 6] = 0;
     memcpy(f + v6 + 40, junk, sizeof(junk));
+    f[v6 + 40] = 59;
+    f[v6 + 41] = 0; /* 8 bytes */
     CHECK_EQ(frame_check(f, v6 + 40 + sizeof(junk), true), FRAME_OK);
+    /* ... and an ICMPv6 behind it (an MLD report's shape) has its checksum verified. */
+    f[v6 + 40] = 58;
+    CHECK_EQ(frame_check(f, v6 + 40 + sizeof(junk), true), FRAME_BAD_L4_CHECKSUM);
+    f[v6 + 40] = 59;
+    /* An extension header longer than the payload is a bad IP header. */
+    f[v6 + 41] = 0x5A;
+    CHECK_EQ(frame_check(f, v6 + 40 + sizeof(junk), true), FRAME_BAD_IP_HEADER);
 }
 
 static void test_ipv4_header_errors(void)
