@@ -85,7 +85,9 @@ static int put(void *val, socklen_t *len, const void *v, size_t size)
     if (n && !val) {
         return -EFAULT;
     }
-    memcpy(val, v, n);
+    if (n) {
+        memcpy(val, v, n); /* val may be NULL with a zero length (found by fuzz_bsd) */
+    }
     *len = (socklen_t)n;
     return 0;
 }

@@ -67,9 +67,14 @@ static uint32_t connect_timeout_of(const sock_rec_t *r)
     return r->user_timeout_ms ? r->user_timeout_ms : CONNECT_TIMEOUT_MS;
 }
 
+/* A socket without an engine socket (a listener) reads as CLOSED, never as stack garbage. */
 static bool tcp_info(const sock_rec_t *r, esg_tcp_info_t *info)
 {
-    return r->eng_id >= 0 && esg_tcp_get_info(rt.eng, r->eng_id, info) == ESG_OK;
+    if (r->eng_id >= 0 && esg_tcp_get_info(rt.eng, r->eng_id, info) == ESG_OK) {
+        return true;
+    }
+    memset(info, 0, sizeof(*info));
+    return false;
 }
 
 /* Arm wakers for the engine sockets behind h in direction dir. */

@@ -67,8 +67,20 @@ void tx_checksum_fill(uint8_t *f, size_t len)
         if (payload > avail - 40) {
             return;
         }
-        uint8_t next = ip[6]; /* smoltcp puts no extension header before these */
+        uint8_t *l4 = ip + 40;
+        uint8_t next = ip[6];
+        /* Skip hop-by-hop / routing / destination options (smoltcp's MLD reports carry a
+         * hop-by-hop header): the checksum belongs to the upper layer behind them. */
+        while ((next == 0 || next == 43 || next == 60) && payload >= 8) {
+            size_t ext = ((size_t)l4[1] + 1) * 8;
+            if (ext > payload) {
+                return;
+            }
+            next = l4[0];
+            l4 += ext;
+            payload -= ext;
+        }
         uint32_t pseudo = (uint32_t)inet_sum16(ip + 8, 32, next) + (uint32_t)payload;
-        fill_l4(ip + 40, payload, next, pseudo);
+        fill_l4(l4, payload, next, pseudo);
     }
 }
