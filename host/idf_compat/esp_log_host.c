@@ -3,17 +3,21 @@
 #include "esp_log.h"
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 static int current_level(void)
 {
-    static int level = -1;
-    if (level < 0) {
+    /* Read once from the environment; atomic because the poll task and app threads log at once. */
+    static atomic_int level = -1;
+    int l = atomic_load_explicit(&level, memory_order_relaxed);
+    if (l < 0) {
         const char *env = getenv("ESP_SMOLTCP_LOG_LEVEL");
-        level = env ? atoi(env) : ESP_LOG_INFO;
+        l = env ? atoi(env) : ESP_LOG_INFO;
+        atomic_store_explicit(&level, l, memory_order_relaxed);
     }
-    return level;
+    return l;
 }
 
 int esp_log_level_enabled(esp_log_level_t level)
