@@ -100,7 +100,7 @@ static void arm(int h, int dir)
 static int wait_on(int h, uint32_t gen, int dir, uint64_t deadline)
 {
     uint64_t now = os_now_us();
-    if (now >= deadline) {
+    if (now >= deadline) { /* also a zero timeout (non-blocking): deadline_of(0) is "now" */
         return -EAGAIN;
     }
     os_event_t *ev = os_thread_event();
@@ -547,10 +547,6 @@ int esp_smoltcp_sock_accept(int h, esp_smoltcp_endpoint_t *peer, uint32_t timeou
             rc = nh;
             goto out;
         }
-        if (timeout_ms == 0) {
-            rc = -EAGAIN;
-            goto out;
-        }
         rc = wait_on(h, gen, ESG_WAKE_RECV, deadline);
         if (rc < 0) {
             goto out;
@@ -700,10 +696,6 @@ ssize_t esp_smoltcp_sock_send(int h, const void *buf, size_t len, int flags, uin
             }
             break;
         }
-        if (timeout_ms == 0) {
-            rc = -EAGAIN;
-            break;
-        }
         rc = wait_on(h, gen, ESG_WAKE_SEND, deadline);
         if (rc < 0) {
             break;
@@ -774,10 +766,6 @@ ssize_t esp_smoltcp_sock_recv(int h, void *buf, size_t len, int flags, uint32_t 
             break; /* closed after a clean exchange: EOF */
         }
         if (done > 0 && !waitall) {
-            break;
-        }
-        if (timeout_ms == 0) {
-            rc = -EAGAIN;
             break;
         }
         rc = wait_on(h, gen, ESG_WAKE_RECV, deadline);
