@@ -58,6 +58,7 @@ typedef struct {
     atomic_uint_fast64_t rx_drop_no_buffer; /* reported by drivers: no pool buffer for a frame */
     atomic_uint_fast64_t loopback_frames, loopback_drops;
     uint64_t socket_alloc_failures;
+    uint64_t rx_drop_backlog_full;     /* SYNs a full listen backlog could not take (syn_gate.c) */
     uint64_t tcp_opened, tcp_closed_by_peer, tcp_aborted, tcp_linger_aborts;
     uint64_t polls, poll_wakeups;
     uint32_t sockets_open, sockets_high_water;
@@ -117,6 +118,8 @@ void rt_count_socket(int delta);
 
 /** Called by the poll task after every engine poll, under the lock (sock.c). */
 uint64_t sock_after_poll(uint64_t now_us);
+/** Is there a listener for local (address, port) with every backlog socket taken? Under the lock. */
+bool sock_listener_full(const esp_smoltcp_endpoint_t *local);
 /** Release every record (deinit), under the lock. */
 void sock_release_all(void);
 /** Wake handler token for a record. */

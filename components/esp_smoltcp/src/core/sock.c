@@ -472,6 +472,30 @@ int esp_smoltcp_sock_listen(int h, int backlog)
 }
 
 /* The listener slot i holds an accepted connection: replace it with a fresh listener. */
+bool sock_listener_full(const esp_smoltcp_endpoint_t *local)
+{
+    for (int h = 0; h < rt.cfg.max_sockets; h++) {
+        const sock_rec_t *r = &rt.socks[h];
+        if (!r->used || r->orphan || r->backlog == 0 || r->local.port != local->port) {
+            continue;
+        }
+        bool any = r->local.family == ESP_SMOLTCP_AF_UNSPEC;
+        if (!(any ? (!r->only_family || r->only_family == local->family)
+                  : (r->local.family == local->family && memcmp(r->local.addr, local->addr, 16) == 0))) {
+            continue;
+        }
+        for (int i = 0; i < r->backlog; i++) {
+            esg_tcp_info_t info;
+            if (r->listen_ids[i] >= 0 && esg_tcp_get_info(rt.eng, r->listen_ids[i], &info) == ESG_OK &&
+                info.state == ESG_TCP_LISTEN) {
+                return false;
+            }
+        }
+        return true;
+    }
+    return false;
+}
+
 static void refill_listener(sock_rec_t *r, int i)
 {
     int id = open_engine_tcp(r->rx_len, r->tx_len, &r->listen_rx[i], &r->listen_tx[i]);
