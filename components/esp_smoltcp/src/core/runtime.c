@@ -14,7 +14,7 @@
 #include "loopback.h"
 #include "tx_checksum.h"
 #include "runtime.h"
-#include "syn_gate.h"
+#include "tcp_rx_gate.h"
 
 static const char *TAG = "esp_smoltcp";
 
@@ -143,7 +143,7 @@ static bool dev_rx_next(void *ctx, const uint8_t **frame, size_t *len, uintptr_t
         if (!frame_queue_pop(rt.rx_queue, &f)) {
             return false;
         }
-        if (syn_gate_admit(f.buf, f.len)) {
+        if (tcp_rx_gate_admit(f.buf, f.len)) {
             break;
         }
         f.release(f.release_ctx, f.buf); /* counted by the gate */
