@@ -443,7 +443,7 @@ static int set_ipv6(compat_fd_t *s, int name, const void *val, socklen_t len)
 int compat_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 {
     compat_fd_t s, before;
-    int rc = fd_get(fd, &s);
+    int rc = fd_edit_begin(fd, &s);
     if (rc < 0) {
         return compat_fail(rc);
     }
@@ -459,7 +459,7 @@ int compat_setsockopt(int fd, int level, int name, const void *val, socklen_t le
     } else {
         rc = -ENOPROTOOPT;
     }
-    if (rc == 0 && fd_update(fd, &s) < 0) {
+    if (fd_edit_end(fd, rc == 0 ? &s : NULL) < 0) {
         compat_leave_groups(&s, &before); /* closed meanwhile: undo a join */
         rc = -EBADF;
     }
