@@ -1,0 +1,146 @@
+"""TLS over our sockets against OpenSSL, as esp_https_server and esp-tls do it:
+mbedTLS (Debian 2.28, the library esp-tls uses) as server on the stack with
+`openssl s_client` in the peer, and as client on the stack (certificate
+verification on, against a CA made at run time) with `openssl s_server` in the
+peer. Transfers are byte-exact (sha256 of the pattern byte i = i % 251)."""
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import time
+
+import pytest
+
+from interop_helpers import (DUT_IP, DUT_NAME, PEER_NAME, App, pattern, sha256_file,
+                             wait_listen)
+
+SIZE = 4 * 1024 * 1024
+PORT = 4433
+
+
+def start_server(bed, pki, track, need_app) -> App:
+    need_app("tls_server")
+    app = track(App(bed, "tls_server", ["--cert", pki.path("dut.pem"), "--key", pki.path("dut.key"),
+                                        "--port", str(PORT)]))
+    app.wait_ip(20)
+    app.wait_line(r"^server: listening", 10)
+    return app
+
+
+def s_client(bed, pki, request: bytes, out_path: str, ca: str = "ca.pem", timeout: float = 120):
+    """openssl s_client in the peer: verifies our certificate (CA, name), sends request, output to out_path."""
+    in_path = out_path + ".in"
+    with open(in_path, "wb") as f:
+        f.write(request)
+    with open(in_path, "rb") as fin, open(out_path, "wb") as fout:
+        return bed.peer(["openssl", "s_client", "-connect", f"{DUT_IP}:{PORT}", "-CAfile", pki.path(ca),
+                         "-verify_return_error", "-verify_hostname", DUT_NAME, "-servername", DUT_NAME,
+                         "-quiet", "-nocommands"],
+                        check=False, timeout=timeout, text=False, stdin=fin, stdout=fout,
+                        stderr=subprocess.PIPE, capture_output=False)
+
+
+def test_s_client_downloads_from_mbedtls_server(bed, pki, track, need_app):
+    app = start_server(bed, pki, track, need_app)
+    out = os.path.join(bed.workdir, "dl.bin")
+    t0 = time.monotonic()
+    r = s_client(bed, pki, f"GET {SIZE}\n".encode(), out)
+    dt = time.monotonic() - t0
+    assert r.returncode == 0, r.stderr.decode(errors="replace")
+    assert os.path.getsize(out) == SIZE
+    assert sha256_file(out) == hashlib.sha256(pattern(SIZE)).hexdigest()
+    app.wait_line(rf"^server: get {SIZE} ok", 10)
+    print(f"s_client download {SIZE} B in {dt:.2f} s (shared machine)")
+
+
+def test_s_client_uploads_to_mbedtls_server(bed, pki, track, need_app):
+    app = start_server(bed, pki, track, need_app)
+    out = os.path.join(bed.workdir, "ul.reply")
+    r = s_client(bed, pki, f"PUT {SIZE}\n".encode() + pattern(SIZE), out)
+    assert r.returncode == 0, r.stderr.decode(errors="replace")
+    want = hashlib.sha256(pattern(SIZE)).hexdigest()
+    with open(out, "rb") as f:
+        assert f.read() == f"sha256 {want}\n".encode()
+    app.wait_line(rf"^server: put {SIZE} sha256 {want}$", 10)
+
+
+def test_mbedtls_server_survives_a_client_that_rejects_it(bed, pki, track, need_app):
+    """A peer that does not trust our certificate aborts the handshake; the server
+    reports it, keeps serving, and the next (trusting) client gets its data."""
+    app = start_server(bed, pki, track, need_app)
+    out = os.path.join(bed.workdir, "rej.bin")
+    r = s_client(bed, pki, b"GET 1000\n", out, ca="rogue.pem", timeout=30)
+    assert r.returncode != 0
+    assert b"verify error" in r.stderr, r.stderr.decode(errors="replace")
+    app.wait_line(r"^server: handshake failed", 20)
+    r = s_client(bed, pki, b"GET 100000\n", out)
+    assert r.returncode == 0, r.stderr.decode(errors="replace")
+    with open(out, "rb") as f:
+        assert f.read() == pattern(100000)
+
+
+# ------------------------------------------------------------------ mbedTLS client vs s_server
+def s_server(bed, pki, args, port: int, cwd: str, stdout=None) -> subprocess.Popen:
+    p = bed.run_peer(["openssl", "s_server", "-accept", f"{bed.peer_ip}:{port}", "-cert", pki.path("peer.pem"),
+                      "-key", pki.path("peer.key"), "-naccept", "1", *args],
+                     cwd=cwd, stdin=subprocess.PIPE, stdout=stdout or subprocess.DEVNULL,
+                     stderr=subprocess.PIPE)
+    wait_listen(bed, port, proc=p)
+    return p
+
+
+def client(bed, track, args) -> App:
+    return track(App(bed, "tls_client", ["--server", bed.peer_ip, "--port", str(PORT), *args]))
+
+
+def test_mbedtls_client_downloads_from_s_server(bed, pki, track, need_app):
+    need_app("tls_client")
+    www = os.path.join(bed.workdir, "www")
+    os.makedirs(www)
+    with open(os.path.join(www, "dl.bin"), "wb") as f:
+        f.write(pattern(SIZE))
+    srv = s_server(bed, pki, ["-WWW"], PORT, www)
+    app = client(bed, track, ["--ca", pki.path("ca.pem"), "--hostname", PEER_NAME, "--get", "dl.bin"])
+    rc = app.wait_exit(120)
+    assert rc == 0, app.output()
+    want = hashlib.sha256(pattern(SIZE)).hexdigest()
+    app.wait_line(rf"^client: get status 200 body {SIZE} sha256 {want}$", 1)
+    srv.wait(timeout=10)
+
+
+def test_mbedtls_client_uploads_to_s_server(bed, pki, track, need_app):
+    need_app("tls_client")
+    got = os.path.join(bed.workdir, "ul.bin")
+    with open(got, "wb") as fout:
+        srv = s_server(bed, pki, ["-quiet"], PORT, bed.workdir, stdout=fout)
+        app = client(bed, track, ["--ca", pki.path("ca.pem"), "--hostname", PEER_NAME, "--put", str(SIZE)])
+        rc = app.wait_exit(120)
+        assert rc == 0, app.output()
+        srv.wait(timeout=20)
+    want = hashlib.sha256(pattern(SIZE)).hexdigest()
+    app.wait_line(rf"^client: put {SIZE} sha256 {want}$", 1)
+    assert os.path.getsize(got) == SIZE
+    assert sha256_file(got) == want
+
+
+@pytest.mark.parametrize("case", ["wrong_ca", "wrong_hostname"])
+def test_mbedtls_client_refuses_bad_certificate(bed, pki, track, need_app, case):
+    """Verification is on: an untrusted CA or another name fails the handshake with
+    a clear reason, at once (no hang, no crash), and no data is exchanged."""
+    need_app("tls_client")
+    srv = s_server(bed, pki, ["-WWW"], PORT, bed.workdir)
+    ca, host, reason = {
+        "wrong_ca": ("rogue.pem", PEER_NAME, "not correctly signed by the trusted CA"),
+        "wrong_hostname": ("ca.pem", "other.esst.test", "Common Name (CN) does not match"),
+    }[case]
+    t0 = time.monotonic()
+    app = client(bed, track, ["--ca", pki.path(ca), "--hostname", host, "--get", "x", "--timeout", "10000"])
+    rc = app.wait_exit(30)
+    assert rc == 3, app.output()
+    assert time.monotonic() - t0 < 15
+    err = "\n".join(app.stderr)
+    assert "tls: handshake failed: -0x2700" in err, app.output()
+    assert reason in err, app.output()
+    assert not any(l.startswith("client: get") for l in app.stdout)
+    assert srv.poll() is None  # s_server saw an aborted handshake, still waits for one that completes
