@@ -11,7 +11,7 @@ TSAN_BUILD ?= build/tsan
 PYTHON     ?= python3
 CMAKE_GEN  ?= -G Ninja
 
-.PHONY: all deps build demo test test-unit test-glue test-e2e test-asan test-tsan test-robust test-robust-all test-diff test-fuzz clean
+.PHONY: all deps build demo test test-unit test-glue test-e2e test-asan test-tsan test-robust test-robust-all test-diff test-interop test-fuzz clean
 
 all: build
 
@@ -64,11 +64,15 @@ test-robust-all: build
 test-diff: build
 	$(PYTHON) -m pytest -q tests/diff
 
+# Interop (tests/interop): mbedTLS on the stack vs openssl s_client/s_server; MQTT vs mosquitto.
+test-interop: build
+	ESP_SMOLTCP_INTEROP_DIR=$(CURDIR)/$(BUILD)/tests/interop $(PYTHON) -m pytest -q tests/interop
+
 # Replays of the fuzz seeds and fixed crashes, then 10 s of fuzzing per target.
 test-fuzz: fuzz-smoke
 	$(PYTHON) -m pytest -q fuzz
 
-test: test-glue test-unit test-e2e test-diff test-conformance test-robust test-fuzz test-asan test-tsan check-idf-ports
+test: test-glue test-unit test-e2e test-diff test-interop test-conformance test-robust test-fuzz test-asan test-tsan check-idf-ports
 	@echo "make test: all suites passed"
 
 clean:

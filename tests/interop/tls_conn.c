@@ -149,10 +149,15 @@ int tls_bio_recv(void *ctx, unsigned char *buf, size_t len)
 /* ---- the caller: esp-tls's loop, waiting with select() on WANT_READ/WANT_WRITE ---------- */
 
 /* 0 when ready, MBEDTLS_ERR_SSL_TIMEOUT, or MBEDTLS_ERR_NET_POLL_FAILED. */
-static int wait_for(const tls_conn_t *t, int want)
+static int wait_for(tls_conn_t *t, int want)
 {
     if (want != MBEDTLS_ERR_SSL_WANT_READ && want != MBEDTLS_ERR_SSL_WANT_WRITE) {
         return want;
+    }
+    if (want == MBEDTLS_ERR_SSL_WANT_READ) {
+        t->read_waits++;
+    } else {
+        t->write_waits++;
     }
     fd_set fds;
     FD_ZERO(&fds);

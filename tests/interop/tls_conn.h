@@ -35,6 +35,7 @@ typedef struct {
     uint32_t timeout_ms; /* bound of each select() wait on a non-blocking socket */
     mbedtls_ssl_context ssl;
     bool open;
+    uint32_t read_waits, write_waits; /* select() waits after WANT_READ / WANT_WRITE (EAGAIN seen) */
 } tls_conn_t;
 
 /** Server role with a PEM certificate chain and key. 0 or an mbedTLS error (printed). */
