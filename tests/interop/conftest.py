@@ -53,7 +53,8 @@ def need_app():
 
 @pytest.fixture
 def bed(request):
-    with netbed.Bed() as b:
+    """A fresh bed; parametrize indirectly with "shaped" for the 100 Mbit/s wire."""
+    with netbed.Bed(shaped=getattr(request, "param", None) == "shaped") as b:
         request.node._esst_bed = b
         request.node._esst_apps = []
         request.node._esst_logs = []

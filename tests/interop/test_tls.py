@@ -41,6 +41,7 @@ def s_client(bed, pki, request: bytes, out_path: str, ca: str = "ca.pem", timeou
                         stderr=subprocess.PIPE, capture_output=False)
 
 
+@pytest.mark.parametrize("bed", ["veth", "shaped"], indirect=True)
 def test_s_client_downloads_from_mbedtls_server(bed, pki, track, need_app):
     app = start_server(bed, pki, track, need_app)
     out = os.path.join(bed.workdir, "dl.bin")
@@ -54,6 +55,7 @@ def test_s_client_downloads_from_mbedtls_server(bed, pki, track, need_app):
     print(f"s_client download {SIZE} B in {dt:.2f} s (shared machine)")
 
 
+@pytest.mark.parametrize("bed", ["veth", "shaped"], indirect=True)
 def test_s_client_uploads_to_mbedtls_server(bed, pki, track, need_app):
     app = start_server(bed, pki, track, need_app)
     out = os.path.join(bed.workdir, "ul.reply")
@@ -94,6 +96,7 @@ def client(bed, track, args) -> App:
     return track(App(bed, "tls_client", ["--server", bed.peer_ip, "--port", str(PORT), *args]))
 
 
+@pytest.mark.parametrize("bed", ["veth", "shaped"], indirect=True)
 def test_mbedtls_client_downloads_from_s_server(bed, pki, track, need_app):
     need_app("tls_client")
     www = os.path.join(bed.workdir, "www")
@@ -112,6 +115,7 @@ def test_mbedtls_client_downloads_from_s_server(bed, pki, track, need_app):
     srv.wait(timeout=10)
 
 
+@pytest.mark.parametrize("bed", ["veth", "shaped"], indirect=True)
 def test_mbedtls_client_uploads_to_s_server(bed, pki, track, need_app):
     need_app("tls_client")
     got = os.path.join(bed.workdir, "ul.bin")
