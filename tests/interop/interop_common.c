@@ -95,6 +95,20 @@ int interop_stack_start(int *argc, char **argv)
     return 0;
 }
 
+_Noreturn void interop_exit(int code)
+{
+    fflush(stdout);
+    uint64_t deadline = interop_now_ms() + 3000;
+    esp_smoltcp_stats_t st;
+    while (esp_smoltcp_get_stats(ESP_SMOLTCP_IFACE_ETH, &st) == ESP_OK && st.sockets_lingering > 0 &&
+           interop_now_ms() < deadline) {
+        struct timespec ts = {.tv_nsec = 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    /* Other threads may be blocked in the stack: no teardown under them (as eth_basic). */
+    _Exit(code);
+}
+
 void interop_pattern(uint8_t *buf, size_t len, uint64_t off)
 {
     unsigned v = (unsigned)(off % INTEROP_PATTERN_PERIOD);

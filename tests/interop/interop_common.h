@@ -21,6 +21,13 @@
  */
 int interop_stack_start(int *argc, char **argv);
 
+/**
+ * Exit the process with code, after sockets closed by the app have sent what they
+ * queued (bounded by 3 s). On a chip the stack outlives close(); here the stack is
+ * in the process, and exiting at once would drop a last DISCONNECT or close_notify.
+ */
+_Noreturn void interop_exit(int code);
+
 /** Fill buf with the pattern bytes at stream offsets [off, off + len). */
 void interop_pattern(uint8_t *buf, size_t len, uint64_t off);
 

@@ -144,6 +144,14 @@ keyfile {pki.path('peer.key')}
         except FileNotFoundError:
             return ""
 
+    def wait_log(self, text: str, timeout: float = 5) -> str:
+        deadline = time.monotonic() + timeout
+        while text not in self.log():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"mosquitto log has no {text!r} after {timeout}s:\n" + self.log()[-3000:])
+            time.sleep(0.05)
+        return self.log()
+
     def stop(self) -> None:
         self.bed.stop(self.proc)
 

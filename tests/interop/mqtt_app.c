@@ -199,8 +199,7 @@ int main(int argc, char **argv)
         }
         if (tls_conn_handshake(&tls, &cfg, fd, hostname, TIMEOUT_MS) != 0) {
             printf("mqtt: error: TLS handshake failed\n");
-            fflush(stdout);
-            _Exit(3);
+            interop_exit(3);
         }
         printf("mqtt: tls %s %s\n", mbedtls_ssl_get_version(&tls.ssl), mbedtls_ssl_get_ciphersuite(&tls.ssl));
     }
@@ -220,6 +219,5 @@ int main(int argc, char **argv)
         close(fd);
     }
     mqtt_free(&m);
-    fflush(stdout);
-    _Exit(rc == 0 ? 0 : 5);
+    interop_exit(rc == 0 ? 0 : 5);
 }

@@ -214,8 +214,7 @@ int main(int argc, char **argv)
         tls_conn_free(&t);
         close(fd);
         tls_cfg_free(&cfg);
-        fflush(stdout);
-        _Exit(3);
+        interop_exit(3);
     }
     printf("client: handshake ok in %" PRIu64 " ms, %s %s\n", interop_now_ms() - t0,
            mbedtls_ssl_get_version(&t.ssl), mbedtls_ssl_get_ciphersuite(&t.ssl));
@@ -224,6 +223,5 @@ int main(int argc, char **argv)
     printf("client: waits read=%u write=%u\n", t.read_waits, t.write_waits);
     tls_conn_close(&t);
     tls_cfg_free(&cfg);
-    fflush(stdout);
-    _Exit(ex);
+    interop_exit(ex);
 }

@@ -215,6 +215,5 @@ int main(int argc, char **argv)
     close(ls);
     tls_cfg_free(&cfg);
     printf("server: stopped\n");
-    fflush(stdout);
-    _Exit(0);
+    interop_exit(0);
 }
