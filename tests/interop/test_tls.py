@@ -19,10 +19,10 @@ SIZE = 4 * 1024 * 1024
 PORT = 4433
 
 
-def start_server(bed, pki, track, need_app) -> App:
+def start_server(bed, pki, track, need_app, extra=()) -> App:
     need_app("tls_server")
     app = track(App(bed, "tls_server", ["--cert", pki.path("dut.pem"), "--key", pki.path("dut.key"),
-                                        "--port", str(PORT)]))
+                                        "--port", str(PORT), *extra]))
     app.wait_ip(20)
     app.wait_line(r"^server: listening", 10)
     return app
@@ -65,6 +65,21 @@ def test_s_client_uploads_to_mbedtls_server(bed, pki, track, need_app):
     with open(out, "rb") as f:
         assert f.read() == f"sha256 {want}\n".encode()
     app.wait_line(rf"^server: put {SIZE} sha256 {want}$", 10)
+
+
+@pytest.mark.parametrize("bed", ["shaped"], indirect=True)
+def test_mbedtls_server_close_at_once_delivers_queued_data(bed, pki, track, need_app):
+    """esp_https_server closes right after its last send: on the 100 Mbit/s wire the
+    send buffer is still full then, and the stack must deliver it, close_notify and
+    FIN after close() (the engine socket lingers), so the peer gets every byte."""
+    app = start_server(bed, pki, track, need_app, ["--close-at-once", "1"])
+    out = os.path.join(bed.workdir, "dl.bin")
+    for n in (SIZE, 100000):
+        r = s_client(bed, pki, f"GET {n}\n".encode(), out)
+        assert r.returncode == 0, r.stderr.decode(errors="replace")
+        assert os.path.getsize(out) == n
+        assert sha256_file(out) == hashlib.sha256(pattern(n)).hexdigest()
+    app.wait_line(r"^server: get 100000 ok", 10)
 
 
 def test_mbedtls_server_survives_a_client_that_rejects_it(bed, pki, track, need_app):

@@ -270,3 +270,18 @@ void tls_conn_close(tls_conn_t *t)
     t->fd = -1;
     tls_conn_free(t);
 }
+
+void tls_conn_close_at_once(tls_conn_t *t)
+{
+    int rc;
+    while ((rc = mbedtls_ssl_close_notify(&t->ssl)) == MBEDTLS_ERR_SSL_WANT_READ ||
+           rc == MBEDTLS_ERR_SSL_WANT_WRITE) {
+        if (wait_for(t, rc) != 0) {
+            break;
+        }
+    }
+    /* Queued data must still reach the peer: the stack sends it and FIN after close(). */
+    close(t->fd);
+    t->fd = -1;
+    tls_conn_free(t);
+}

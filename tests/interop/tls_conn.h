@@ -71,6 +71,9 @@ int tls_conn_read(tls_conn_t *t, void *buf, size_t len);
  */
 void tls_conn_close(tls_conn_t *t);
 
+/** esp_https_server's end: close_notify (no wait for the peer's), then close() at once. */
+void tls_conn_close_at_once(tls_conn_t *t);
+
 /** Free the TLS state without touching the fd. */
 void tls_conn_free(tls_conn_t *t);
 

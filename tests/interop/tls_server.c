@@ -3,11 +3,13 @@
  * loop over the listening socket, blocking client sockets with SO_RCVTIMEO/
  * SO_SNDTIMEO, mbedTLS over the IDF-style BIO (tls_conn.c).
  *
- *   tls_server --tap T [--static A/L] --cert C.pem --key K.pem [--port 4433]
+ *   tls_server --tap T [--static A/L] --cert C.pem --key K.pem [--port 4433] [--close-at-once 1]
  *
  * Protocol, one request per connection (a line, then data):
  *   "GET N\n"  -> N pattern bytes (byte i = i % 251), close_notify
  *   "PUT N\n" + N bytes -> "sha256 <hex>\n", close_notify
+ * The end is graceful (close_notify, shutdown(SHUT_WR), drain to EOF, close) or, with
+ * --close-at-once 1, esp_https_server's: close_notify and close() with data still queued.
  * Each finished request prints "server: get N ok" or "server: put N sha256 <hex>".
  */
 #define _GNU_SOURCE
@@ -29,6 +31,7 @@
 #define CHUNK 16384
 
 static volatile sig_atomic_t stop;
+static bool close_at_once; /* --close-at-once: esp_https_server's close, no drain */
 
 static void on_signal(int sig)
 {
@@ -150,7 +153,11 @@ static void serve(tls_cfg_t *cfg, int fd)
     } else {
         printf("server: unknown verb '%s'\n", verb);
     }
-    tls_conn_close(&t);
+    if (close_at_once) {
+        tls_conn_close_at_once(&t);
+    } else {
+        tls_conn_close(&t);
+    }
 }
 
 int main(int argc, char **argv)
@@ -162,7 +169,9 @@ int main(int argc, char **argv)
     const char *cert = NULL, *key = NULL;
     int port = 4433;
     for (int i = 1; i + 1 < argc; i += 2) {
-        if (strcmp(argv[i], "--cert") == 0) {
+        if (strcmp(argv[i], "--close-at-once") == 0) {
+            close_at_once = atoi(argv[i + 1]) != 0;
+        } else if (strcmp(argv[i], "--cert") == 0) {
             cert = argv[i + 1];
         } else if (strcmp(argv[i], "--key") == 0) {
             key = argv[i + 1];
