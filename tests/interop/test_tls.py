@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import os
 import subprocess
+import sys
 import time
 
 import pytest
@@ -80,6 +81,57 @@ def test_mbedtls_server_close_at_once_delivers_queued_data(bed, pki, track, need
         assert os.path.getsize(out) == n
         assert sha256_file(out) == hashlib.sha256(pattern(n)).hexdigest()
     app.wait_line(r"^server: get 100000 ok", 10)
+
+
+def test_mbedtls_server_queues_parallel_clients(bed, pki, track, need_app):
+    """Three s_clients at once against a one-task server with listen(4): the others
+    wait, fully connected, in the backlog (their ClientHello unread) and each gets
+    its own download byte-exact."""
+    app = start_server(bed, pki, track, need_app)
+    sizes = [1000000, 1500000, 2000000]
+    procs = []
+    for i, n in enumerate(sizes):
+        inp = os.path.join(bed.workdir, f"par{i}.in")
+        with open(inp, "wb") as f:
+            f.write(f"GET {n}\n".encode())
+        fin, fout = open(inp, "rb"), open(os.path.join(bed.workdir, f"par{i}.bin"), "wb")
+        procs.append((bed.run_peer(["openssl", "s_client", "-connect", f"{DUT_IP}:{PORT}", "-CAfile",
+                                    pki.path("ca.pem"), "-verify_return_error", "-verify_hostname", DUT_NAME,
+                                    "-quiet", "-nocommands"], stdin=fin, stdout=fout,
+                                   stderr=subprocess.DEVNULL), fin, fout))
+    for p, fin, fout in procs:
+        assert p.wait(timeout=60) == 0
+        fin.close()
+        fout.close()
+    for i, n in enumerate(sizes):
+        path = os.path.join(bed.workdir, f"par{i}.bin")
+        assert os.path.getsize(path) == n and sha256_file(path) == hashlib.sha256(pattern(n)).hexdigest()
+    for n in sizes:
+        app.wait_line(rf"^server: get {n} ok", 5)
+
+
+def test_mbedtls_server_times_out_a_silent_client(bed, pki, track, need_app):
+    """A client that connects and sends nothing (esp_https_server's recv_wait_timeout
+    case): the blocking read ends at SO_RCVTIMEO with -1/EAGAIN, which the BIO turns
+    into MBEDTLS_ERR_NET_RECV_FAILED (-0x004C); a 0 there would read as EOF
+    (-0x7280). The server closes it and serves the next client."""
+    app = start_server(bed, pki, track, need_app, ["--io-timeout", "1500"])
+    t0 = time.monotonic()
+    bed.run_peer([sys.executable, "-c", "import socket, time; "
+                  f"s = socket.create_connection(('{DUT_IP}', {PORT})); time.sleep(10)"])
+    app.wait_line(r"^server: handshake failed", 10)
+    dt = time.monotonic() - t0
+    assert 1.4 <= dt < 6, dt
+    deadline = time.monotonic() + 2
+    while "tls: handshake failed" not in "\n".join(app.stderr) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    err = "\n".join(app.stderr)
+    assert "tls: handshake failed: -0x004c" in err, app.output()
+    out = os.path.join(bed.workdir, "after.bin")
+    r = s_client(bed, pki, b"GET 100000\n", out)
+    assert r.returncode == 0, r.stderr.decode(errors="replace")
+    with open(out, "rb") as f:
+        assert f.read() == pattern(100000)
 
 
 def test_mbedtls_server_survives_a_client_that_rejects_it(bed, pki, track, need_app):

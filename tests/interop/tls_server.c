@@ -4,6 +4,7 @@
  * SO_SNDTIMEO, mbedTLS over the IDF-style BIO (tls_conn.c).
  *
  *   tls_server --tap T [--static A/L] --cert C.pem --key K.pem [--port 4433] [--close-at-once 1]
+ *              [--io-timeout MS]
  *
  * Protocol, one request per connection (a line, then data):
  *   "GET N\n"  -> N pattern bytes (byte i = i % 251), close_notify
@@ -27,7 +28,7 @@
 
 #include "esp_smoltcp_host_sockets.h" /* last: socket calls go to the shim */
 
-#define IO_TIMEOUT_MS 15000
+static uint32_t io_timeout_ms = 15000; /* --io-timeout MS: SO_RCVTIMEO/SO_SNDTIMEO of a client */
 #define CHUNK 16384
 
 static volatile sig_atomic_t stop;
@@ -129,11 +130,11 @@ static int serve_put(tls_conn_t *t, uint64_t n, const uint8_t *rest, size_t rest
 
 static void serve(tls_cfg_t *cfg, int fd)
 {
-    struct timeval tv = {.tv_sec = IO_TIMEOUT_MS / 1000};
+    struct timeval tv = {.tv_sec = io_timeout_ms / 1000, .tv_usec = (io_timeout_ms % 1000) * 1000};
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
     tls_conn_t t;
-    if (tls_conn_handshake(&t, cfg, fd, NULL, IO_TIMEOUT_MS) != 0) {
+    if (tls_conn_handshake(&t, cfg, fd, NULL, io_timeout_ms) != 0) {
         printf("server: handshake failed\n");
         tls_conn_free(&t);
         close(fd);
@@ -177,6 +178,8 @@ int main(int argc, char **argv)
             key = argv[i + 1];
         } else if (strcmp(argv[i], "--port") == 0) {
             port = atoi(argv[i + 1]);
+        } else if (strcmp(argv[i], "--io-timeout") == 0) {
+            io_timeout_ms = (uint32_t)atoi(argv[i + 1]);
         } else {
             fprintf(stderr, "unknown option %s\n", argv[i]);
             return 2;
