@@ -68,7 +68,8 @@ def pki(bed) -> Pki:
 
 @pytest.fixture
 def track(request):
-    """track(app) shows the app's output if the test fails; stops it at the end."""
+    """track(app) shows the app's output if the test fails; stops it at the end. An app
+    still running then must end cleanly on SIGTERM (exit 0: no sanitizer report, no hang)."""
     apps = []
 
     def _track(a):
@@ -76,5 +77,10 @@ def track(request):
         request.node._esst_apps.append(a)
         return a
     yield _track
+    bad = []
     for a in apps:
-        a.stop()
+        running = a.proc.poll() is None
+        rc = a.stop()
+        if running and rc != 0:
+            bad.append(f"{a.argv[0]} exited with {rc} on SIGTERM\n{a.output()}")
+    assert not bad, "\n".join(bad)
