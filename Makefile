@@ -39,19 +39,23 @@ test-glue: deps
 test-e2e: build
 	ESP_SMOLTCP_DEMO_BIN=$(CURDIR)/$(BUILD)/examples/eth_basic/eth_basic $(PYTHON) -m pytest -q tests/e2e
 
-# ASan+UBSan: unit tests and the whole e2e suite against the instrumented demo.
+# ASan+UBSan: unit tests, the whole e2e suite against the instrumented demo, the interop apps.
 test-asan: deps
 	$(call cmake_build,$(ASAN_BUILD),-DESP_SMOLTCP_SANITIZE=address)
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=0 ctest --output-on-failure
 	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	ESP_SMOLTCP_DEMO_BIN=$(CURDIR)/$(ASAN_BUILD)/examples/eth_basic/eth_basic $(PYTHON) -m pytest -q tests/e2e
+	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	ESP_SMOLTCP_INTEROP_DIR=$(CURDIR)/$(ASAN_BUILD)/tests/interop $(PYTHON) -m pytest -q tests/interop -m "not minute"
 
-# TSan: the threading of the runtime (poll task, RX thread, app threads) and the shim.
+# TSan: the threading of the runtime (poll task, RX thread, app threads) and the shim (e2e, interop).
 test-tsan: deps
 	$(call cmake_build,$(TSAN_BUILD),-DESP_SMOLTCP_SANITIZE=thread)
 	cd $(TSAN_BUILD) && ctest --output-on-failure
 	TSAN_OPTIONS=halt_on_error=1 \
 	ESP_SMOLTCP_DEMO_BIN=$(CURDIR)/$(TSAN_BUILD)/examples/eth_basic/eth_basic $(PYTHON) -m pytest -q tests/e2e
+	TSAN_OPTIONS=halt_on_error=1 \
+	ESP_SMOLTCP_INTEROP_DIR=$(CURDIR)/$(TSAN_BUILD)/tests/interop $(PYTHON) -m pytest -q tests/interop -m "not minute"
 
 # Robustness (fault matrix, floods, churn) without the slow cases; `make test-robust-all` has them.
 test-robust: build

@@ -18,6 +18,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from interop_helpers import Pki, app_path, netbed  # noqa: E402
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "minute: the 60 s keepalive case (the sanitizer runs leave it out)")
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     outcome = yield

@@ -75,6 +75,7 @@ def test_mqtt_exchange_with_mosquitto(bed, pki, broker, track, need_app, tls):
     assert f"New client connected from 198.18.0.2" in log and f"as {cid}" in log, log[-3000:]
 
 
+@pytest.mark.minute
 def test_mqtt_tls_keepalive_for_a_minute(bed, pki, broker, track, need_app):
     """keepalive 4 s for 60 s over TLS: mosquitto drops a client silent for 1.5 x
     keepalive, so the connection lives only if PINGREQ/PINGRESP flow. A message
@@ -103,3 +104,26 @@ def test_mqtt_tls_keepalive_for_a_minute(bed, pki, broker, track, need_app):
     log = broker.wait_log("Received DISCONNECT from esst-dut-ka")
     assert "exceeded timeout" not in log, log[-3000:]
     print(f"keepalive: {pings} PINGREQ, {resps} PINGRESP over {secs} s")
+
+
+@pytest.mark.parametrize("tls", [False, True], ids=["clear", "tls"])
+def test_mqtt_broker_dies_mid_session(bed, pki, broker, track, need_app, tls):
+    """The broker is killed while the app waits in select(): the peer kernel closes the
+    connection, and the app reports it and exits at once (no hang until a keepalive)."""
+    app = mqtt_app(bed, pki, track, need_app, tls,
+                   ["--id", "esst-dut-die", "--keepalive", "30", "--sub", "esst/in", "--pub", "esst/out",
+                    "--duration", "40"])
+    app.wait_ip(20)
+    app.wait_line(r"^mqtt: puback qos1$", 20)
+    broker.proc.kill()
+    t0 = time.monotonic()
+    assert app.wait_exit(15) == 5, app.output()
+    assert time.monotonic() - t0 < 5
+    app.wait_line(r"^mqtt: error: (TLS read: )?closed by broker", 1)
+
+
+def test_mqtt_connect_refused(bed, pki, track, need_app):
+    """Nothing listens on 1883: the blocking connect() fails with ECONNREFUSED (the peer's RST)."""
+    app = mqtt_app(bed, pki, track, need_app, False, ["--sub", "a", "--pub", "b"])
+    assert app.wait_exit(20) == 4, app.output()
+    app.wait_line(r"^mqtt: error: connect 198\.18\.0\.1:1883: Connection refused$", 1)

@@ -221,3 +221,11 @@ def test_mbedtls_client_refuses_bad_certificate(bed, pki, track, need_app, case)
     assert reason in err, app.output()
     assert not any(l.startswith("client: get") for l in app.stdout)
     bed.stop(srv)
+
+
+def test_mbedtls_client_connect_refused(bed, pki, track, need_app):
+    """No s_server: the non-blocking connect becomes writable with SO_ERROR = ECONNREFUSED."""
+    need_app("tls_client")
+    app = client(bed, track, ["--ca", pki.path("ca.pem"), "--hostname", PEER_NAME, "--get", "x"])
+    assert app.wait_exit(20) == 4, app.output()
+    assert "client: connect 198.18.0.1:4433: Connection refused" in "\n".join(app.stderr), app.output()
