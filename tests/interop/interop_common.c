@@ -7,8 +7,13 @@
 #include <string.h>
 #include <time.h>
 
+#include <netdb.h>
+#include <sys/socket.h>
+
 #include "esp_smoltcp.h"
 #include "esp_smoltcp_tap.h"
+
+#include "esp_smoltcp_host_netdb.h" /* last: getaddrinfo() goes to the shim's resolver */
 
 static int parse_mac(const char *s, uint8_t mac[6])
 {
@@ -30,13 +35,14 @@ int interop_stack_start(int *argc, char **argv)
     const char *tap = NULL;
     const char *ip = "198.18.0.2/24";
     const char *gw = NULL;
+    const char *dns = NULL;
     uint8_t mac[6];
     bool have_mac = false;
     int out = 1;
     for (int i = 1; i < *argc; i++) {
         const char *a = argv[i];
         bool ours = strcmp(a, "--tap") == 0 || strcmp(a, "--mac") == 0 || strcmp(a, "--static") == 0 ||
-                    strcmp(a, "--gw") == 0;
+                    strcmp(a, "--gw") == 0 || strcmp(a, "--dns") == 0;
         if (!ours) {
             argv[out++] = argv[i];
             continue;
@@ -56,8 +62,10 @@ int interop_stack_start(int *argc, char **argv)
             have_mac = true;
         } else if (strcmp(a, "--static") == 0) {
             ip = v;
-        } else {
+        } else if (strcmp(a, "--gw") == 0) {
             gw = v;
+        } else {
+            dns = v;
         }
     }
     argv[out] = NULL;
@@ -72,6 +80,7 @@ int interop_stack_start(int *argc, char **argv)
     cfg.ipv4_mode = ESP_SMOLTCP_IPV4_STATIC;
     cfg.static_ip = ip;
     cfg.static_gateway = gw;
+    cfg.static_dns = dns;
     esp_smoltcp_netdev_t *dev = NULL;
     esp_err_t err = esp_smoltcp_init_with_config(&cfg);
     if (err == ESP_OK) {
@@ -152,4 +161,21 @@ int64_t interop_parse_size(const char *s)
         end++;
     }
     return *end == '\0' ? (int64_t)v : -1;
+}
+
+int interop_resolve(const char *host, int port, struct sockaddr_storage *out, unsigned *out_len)
+{
+    char service[8];
+    snprintf(service, sizeof(service), "%d", port);
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
+    struct addrinfo *res = NULL;
+    int rc = getaddrinfo(host, service, &hints, &res);
+    if (rc != 0 || !res) {
+        fprintf(stderr, "resolve %s: %s\n", host, rc ? gai_strerror(rc) : "no address");
+        return rc ? rc : EAI_NONAME;
+    }
+    memcpy(out, res->ai_addr, res->ai_addrlen);
+    *out_len = (unsigned)res->ai_addrlen;
+    freeaddrinfo(res);
+    return 0;
 }

@@ -15,7 +15,7 @@
 
 /**
  * Start the stack from the common options and remove them from argv:
- *   --tap NAME (required)  --mac M  --static A.B.C.D/LEN (default 198.18.0.2/24)  --gw G
+ *   --tap NAME (required)  --mac M  --static A.B.C.D/LEN (default 198.18.0.2/24)  --gw G  --dns D
  * Prints "ip: A.B.C.D/LEN gw G" once the address is up (tests wait for it).
  * Returns 0, or -1 with a message on stderr.
  */
@@ -27,6 +27,14 @@ int interop_stack_start(int *argc, char **argv);
  * in the process, and exiting at once would drop a last DISCONNECT or close_notify.
  */
 _Noreturn void interop_exit(int code);
+
+struct sockaddr_storage;
+/**
+ * Resolve host (a name through the stack's DNS client, or a numeric address) and port
+ * the way esp-tls does: getaddrinfo() with AF_UNSPEC/SOCK_STREAM, first result.
+ * Returns 0, or an EAI_* code with a message on stderr.
+ */
+int interop_resolve(const char *host, int port, struct sockaddr_storage *out, unsigned *out_len);
 
 /** Fill buf with the pattern bytes at stream offsets [off, off + len). */
 void interop_pattern(uint8_t *buf, size_t len, uint64_t off);

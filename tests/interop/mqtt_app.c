@@ -2,7 +2,7 @@
  * MQTT 3.1.1 client app on esp_smoltcp (mqtt.c), in clear or over TLS (tls_conn.c),
  * against a broker in the peer namespace.
  *
- *   mqtt_app --tap T [--static A/L] --broker IP [--port N] [--ca CA.pem --hostname NAME]
+ *   mqtt_app --tap T [--static A/L] [--dns D] --broker HOST [--port N] [--ca CA.pem --hostname NAME]
  *            --id ID [--keepalive S] --sub TOPIC --pub TOPIC [--big N] [--expect N] [--duration S]
  *
  * Steps, each printed as "mqtt: ..." for the test to follow:
@@ -52,14 +52,15 @@ static void on_publish(void *arg, const char *topic, const uint8_t *payload, siz
     }
 }
 
-static int connect_blocking(const char *ip, int port)
+static int connect_blocking(const char *host, int port)
 {
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    if (inet_pton(AF_INET, ip, &a.sin_addr) != 1) {
-        errno = EINVAL;
+    struct sockaddr_storage a;
+    unsigned alen = 0;
+    if (interop_resolve(host, port, &a, &alen) != 0) {
+        errno = EHOSTUNREACH;
         return -1;
     }
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    int fd = socket(a.ss_family, SOCK_STREAM, 0);
     if (fd < 0) {
         return -1;
     }
@@ -67,7 +68,7 @@ static int connect_blocking(const char *ip, int port)
     struct timeval tv = {.tv_sec = TIMEOUT_MS / 1000};
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-    if (connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
+    if (connect(fd, (struct sockaddr *)&a, (socklen_t)alen) != 0) {
         int e = errno;
         close(fd);
         errno = e;

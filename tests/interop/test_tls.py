@@ -229,3 +229,28 @@ def test_mbedtls_client_connect_refused(bed, pki, track, need_app):
     app = client(bed, track, ["--ca", pki.path("ca.pem"), "--hostname", PEER_NAME, "--get", "x"])
     assert app.wait_exit(20) == 4, app.output()
     assert "client: connect 198.18.0.1:4433: Connection refused" in "\n".join(app.stderr), app.output()
+
+
+def test_mbedtls_client_resolves_the_server_by_name(bed, pki, track, need_app):
+    """esp-tls's whole path: getaddrinfo() of the host through the stack's DNS client
+    (dnsmasq in the peer), non-blocking connect, and the same name verified in the
+    certificate; an unknown name fails at resolution with a clear error."""
+    need_app("tls_client")
+    bed.start_dnsmasq()  # answers peer.esst.test -> 198.18.0.1
+    www = os.path.join(bed.workdir, "www")
+    os.makedirs(www)
+    with open(os.path.join(www, "dl.bin"), "wb") as f:
+        f.write(pattern(1000000))
+    srv = s_server(bed, pki, ["-WWW"], PORT, www)
+    app = track(App(bed, "tls_client", ["--dns", bed.peer_ip, "--server", PEER_NAME, "--port", str(PORT),
+                                        "--ca", pki.path("ca.pem"), "--get", "dl.bin"]))
+    assert app.wait_exit(60) == 0, app.output()
+    want = hashlib.sha256(pattern(1000000)).hexdigest()
+    app.wait_line(rf"^client: get status 200 body 1000000 sha256 {want}$", 1)
+    srv.wait(timeout=10)
+
+    app = track(App(bed, "tls_client", ["--dns", bed.peer_ip, "--server", "nowhere.esst.test",
+                                        "--ca", pki.path("ca.pem"), "--get", "x"]))
+    assert app.wait_exit(30) == 4, app.output()
+    err = "\n".join(app.stderr)
+    assert "resolve nowhere.esst.test: Name or service not known" in err, app.output()

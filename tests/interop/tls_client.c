@@ -4,13 +4,14 @@
  * mbedTLS handshake and data over the IDF-style BIO, waiting with select() on
  * WANT_READ/WANT_WRITE. Certificate verification is required (CA + hostname).
  *
- *   tls_client --tap T [--static A/L] --server IP [--port 4433] --ca CA.pem --hostname NAME
+ *   tls_client --tap T [--static A/L] [--dns D] --server HOST [--port 4433] --ca CA.pem [--hostname NAME]
  *              (--get PATH | --put N) [--timeout MS]
  *
  * --get PATH  "GET /PATH HTTP/1.0" (openssl s_server -WWW); prints
  *             "client: get status 200 body N sha256 HEX"
  * --put N     sends N pattern bytes (byte i = i % 251), then close_notify;
  *             prints "client: put N sha256 HEX" (s_server prints what it got)
+ * HOST is resolved with getaddrinfo() (the stack's DNS client); NAME defaults to HOST.
  * Exit: 0 done, 3 handshake failed (reason on stderr), 4 connect failed, 5 transfer failed.
  */
 #define _GNU_SOURCE
@@ -29,14 +30,15 @@
 
 #define CHUNK 16384
 
-/* esp-tls tcp_connect + the ESP_TLS_CONNECTING step: 0 or -errno. */
-static int connect_nonblocking(const char *ip, int port, uint32_t timeout_ms, int *out)
+/* esp-tls tcp_connect (getaddrinfo) + the ESP_TLS_CONNECTING step: 0 or -errno. */
+static int connect_nonblocking(const char *host, int port, uint32_t timeout_ms, int *out)
 {
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    if (inet_pton(AF_INET, ip, &a.sin_addr) != 1) {
-        return -EINVAL;
+    struct sockaddr_storage a;
+    unsigned alen = 0;
+    if (interop_resolve(host, port, &a, &alen) != 0) {
+        return -EHOSTUNREACH;
     }
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    int fd = socket(a.ss_family, SOCK_STREAM, 0);
     if (fd < 0) {
         return -errno;
     }
@@ -46,7 +48,7 @@ static int connect_nonblocking(const char *ip, int port, uint32_t timeout_ms, in
         close(fd);
         return -e;
     }
-    if (connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
+    if (connect(fd, (struct sockaddr *)&a, (socklen_t)alen) != 0) {
         if (errno != EINPROGRESS) {
             int e = errno;
             close(fd);
@@ -193,8 +195,11 @@ int main(int argc, char **argv)
             return 2;
         }
     }
+    if (!hostname) {
+        hostname = server; /* esp-tls: the host it connects to is the name it verifies */
+    }
     if (!server || !ca || !hostname || argc % 2 == 0 || (get == NULL) == (put < 0) || port <= 0 || port > 65535) {
-        fprintf(stderr, "usage: tls_client --tap T --server IP [--port N] --ca CA.pem --hostname NAME "
+        fprintf(stderr, "usage: tls_client --tap T [--dns D] --server HOST [--port N] --ca CA.pem [--hostname NAME] "
                         "(--get PATH | --put N) [--timeout MS]\n");
         return 2;
     }
