@@ -254,3 +254,47 @@ def test_mbedtls_client_resolves_the_server_by_name(bed, pki, track, need_app):
     assert app.wait_exit(30) == 4, app.output()
     err = "\n".join(app.stderr)
     assert "resolve nowhere.esst.test: Name or service not known" in err, app.output()
+
+
+@pytest.mark.parametrize("bed", ["shaped"], indirect=True)
+def test_mbedtls_server_sees_a_reset_mid_download(bed, pki, track, need_app):
+    """The client dies mid-download (its kernel answers with RST): the server's blocked
+    write fails with EPIPE/ECONNRESET, which the BIO reports as MBEDTLS_ERR_NET_CONN_RESET
+    (any other errno would be NET_SEND_FAILED); the server carries on with the next client."""
+    app = start_server(bed, pki, track, need_app)
+    inp = os.path.join(bed.workdir, "big.in")
+    with open(inp, "wb") as f:
+        f.write(b"GET 200000000\n")
+    with open(inp, "rb") as fin:
+        p = bed.run_peer(["openssl", "s_client", "-connect", f"{DUT_IP}:{PORT}", "-CAfile", pki.path("ca.pem"),
+                          "-quiet", "-nocommands"], stdin=fin, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL)
+        time.sleep(1.0)
+        assert p.poll() is None
+        p.kill()
+        p.wait(timeout=5)
+    m = app.wait_line(r"^server: get 200000000 failed: (.*)$", 20)
+    assert "Connection was reset by peer" in m.group(1), app.output()
+    out = os.path.join(bed.workdir, "after.bin")
+    r = s_client(bed, pki, b"GET 100000\n", out)
+    assert r.returncode == 0, r.stderr.decode(errors="replace")
+    with open(out, "rb") as f:
+        assert f.read() == pattern(100000)
+
+
+@pytest.mark.parametrize("bed", ["shaped"], indirect=True)
+def test_mbedtls_client_sees_a_reset_mid_upload(bed, pki, track, need_app):
+    """s_server dies mid-upload while the client waits in select() for writable: the RST
+    must wake that select at once (not its 15 s timeout), and the write then fails as
+    MBEDTLS_ERR_NET_CONN_RESET."""
+    need_app("tls_client")
+    srv = s_server(bed, pki, ["-quiet"], PORT, bed.workdir)
+    app = client(bed, track, ["--ca", pki.path("ca.pem"), "--hostname", PEER_NAME, "--put", "200000000"])
+    app.wait_line(r"^client: handshake ok", 20)
+    time.sleep(1.0)
+    srv.kill()
+    t0 = time.monotonic()
+    assert app.wait_exit(20) == 5, app.output()
+    assert time.monotonic() - t0 < 5
+    err = "\n".join(app.stderr)
+    assert "client: put failed" in err and "Connection was reset by peer" in err, app.output()
