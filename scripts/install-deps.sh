@@ -41,6 +41,10 @@ declare -a PKG_CHECKS=(
     "tcpdump:/usr/bin/tcpdump"
     "iputils-ping:/usr/bin/ping"
     "util-linux:unshare"
+    "libmbedtls-dev:/usr/include/mbedtls/ssl.h"
+    "openssl:openssl"
+    "mosquitto:/usr/sbin/mosquitto"
+    "mosquitto-clients:mosquitto_sub"
 )
 
 have() {
