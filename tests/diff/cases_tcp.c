@@ -417,6 +417,24 @@ static void tcp_close_linger0(int fam)
     obs("peer=%.5s", r);
 }
 
+/* SO_LINGER with a timeout and a silent peer: close() blocks for the linger time, then returns 0
+ * (tcp_close_linger_positive: with a live peer it returns as soon as the data is acknowledged). */
+static void tcp_close_linger_timeout(int fam)
+{
+    int c = peer_open(fam, "hold 9000");
+    struct linger lg = {1, 2};
+    OK("linger", setsockopt(c, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)));
+    char reply[32];
+    peer_query(fam, reply, sizeof(reply), "addr_gone 4000");
+    VAL("send", send(c, "unacked", 7, 0), 7);
+    uint64_t t0 = now_ms();
+    OK("close", close(c));
+    uint64_t took = now_ms() - t0;
+    EXPECT("blocked_linger_time", took >= 1800 && took <= 3000);
+    drop(c);
+    sleep_ms((unsigned)(4500 - (now_ms() - t0 < 4500 ? now_ms() - t0 : 4500))); /* the address is back */
+}
+
 static void tcp_close_unread(int fam)
 {
     char id[32];
@@ -628,6 +646,7 @@ const diff_case_def_t diff_cases_tcp[] = {
     CASE_4(tcp_sndtimeo),
     CASE_46(tcp_close_graceful),
     CASE_46(tcp_close_linger0),
+    CASE_46(tcp_close_linger_timeout),
     CASE_46(tcp_close_unread),
     CASE_46(tcp_close_linger_positive),
     CASE_46(tcp_half_close_peer),

@@ -130,6 +130,14 @@ int esp_smoltcp_sock_close(int h);
 /** Close with RST at once (SO_LINGER with linger 0). */
 int esp_smoltcp_sock_abort(int h);
 
+/**
+ * Close like esp_smoltcp_sock_close, but first wait up to timeout_ms for the
+ * queued data and the FIN to be acknowledged (SO_LINGER with a timeout: the
+ * caller learns the data arrived). Returns 0 either way once closed, as Linux
+ * does; unread received data still means RST at once.
+ */
+int esp_smoltcp_sock_close_linger(int h, uint32_t timeout_ms);
+
 /* readiness, for select()/poll() */
 #define ESP_SMOLTCP_POLLIN 0x1
 #define ESP_SMOLTCP_POLLOUT 0x2

@@ -463,8 +463,10 @@ int compat_close(int fd)
     }
     fd_free(fd);
     compat_leave_groups(&s, NULL);
-    /* SO_LINGER with a zero timeout: RST at once (RFC 793 ABORT). */
-    rc = (s.linger_on && s.linger_s == 0) ? esp_smoltcp_sock_abort(s.handle) : esp_smoltcp_sock_close(s.handle);
+    /* SO_LINGER: zero timeout = RST at once (RFC 793 ABORT); otherwise wait for the data to be acknowledged. */
+    rc = !s.linger_on          ? esp_smoltcp_sock_close(s.handle)
+         : s.linger_s == 0     ? esp_smoltcp_sock_abort(s.handle)
+                               : esp_smoltcp_sock_close_linger(s.handle, (uint32_t)s.linger_s * 1000);
     return rc < 0 ? compat_fail(rc) : 0;
 }
 

@@ -1072,6 +1072,45 @@ int esp_smoltcp_sock_close(int h)
     return rc;
 }
 
+/* Still sending: data unacknowledged, or our FIN not yet acknowledged. */
+static bool linger_pending(const esg_tcp_info_t *info)
+{
+    return info->send_queue > 0 || info->state == ESG_TCP_ESTABLISHED || info->state == ESG_TCP_CLOSE_WAIT ||
+           info->state == ESG_TCP_FIN_WAIT_1 || info->state == ESG_TCP_CLOSING || info->state == ESG_TCP_LAST_ACK;
+}
+
+int esp_smoltcp_sock_close_linger(int h, uint32_t timeout_ms)
+{
+    if (!rt.attached) {
+        return -ENETDOWN;
+    }
+    rt_lock();
+    sock_rec_t *r = rec_of(h);
+    esg_tcp_info_t info;
+    if (r && r->type == ESP_SMOLTCP_SOCK_TCP && r->backlog == 0 && r->established_once && tcp_info(r, &info) &&
+        info.recv_queue == 0 && linger_pending(&info)) {
+        if (!r->shut_wr) {
+            r->shut_wr = true;
+            esg_tcp_close(rt.eng, r->eng_id); /* FIN after the queued data */
+            rt_kick();
+        }
+        uint64_t deadline = deadline_of(timeout_ms);
+        uint32_t gen = r->generation;
+        while (tcp_info(r, &info) && linger_pending(&info) && os_now_us() < deadline) {
+            /* ACKs wake senders; the 20 ms step covers an ACK of the FIN alone */
+            uint64_t step = os_now_us() + 20000;
+            if (wait_on(h, gen, ESG_WAKE_SEND, step < deadline ? step : deadline) == -EBADF) {
+                rt_unlock();
+                return -EBADF; /* closed by another thread meanwhile */
+            }
+            r = &rt.socks[h];
+        }
+    }
+    int rc = close_locked(h, false);
+    rt_unlock();
+    return rc;
+}
+
 int esp_smoltcp_sock_abort(int h)
 {
     if (!rt.attached) {
