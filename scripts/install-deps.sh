@@ -41,6 +41,7 @@ declare -a PKG_CHECKS=(
     "tcpdump:/usr/bin/tcpdump"
     "iputils-ping:/usr/bin/ping"
     "util-linux:unshare"
+    "linuxptp:/usr/sbin/ptp4l"
 )
 
 have() {

@@ -1,0 +1,120 @@
+"""PTP slave (esp_smoltcp_ptp.h) against linuxptp's ptp4l as master, over Ethernet (0x88F7).
+
+eth_basic runs with `--ptp l2` in the dut namespace; ptp4l (`-2 -S`: layer 2, software
+timestamps, CLOCK_REALTIME as its clock) runs in the peer, config and log in the bed's
+workdir, stopped by PID. Both namespaces share this host's CLOCK_REALTIME, so the
+stack's PTP clock minus CLOCK_REALTIME, read back to back in the demo (its "err_ns"
+report, every 250 ms) is the slave's true error.
+
+Stated bound: |error| < 200 us for 90 % of the reports after SLAVE, and the median
+below 100 us (software stamps on a TAP through a bridge and a veth on a shared 2-CPU
+machine: the path delay alone is ~30-150 us and varies with load).
+
+Not covered here: PTP over UDP/IPv4 (not built yet, see src/services/README.md).
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import time
+
+import pytest
+
+PTP4L = shutil.which("ptp4l") or "/usr/sbin/ptp4l"
+REPORT_MS = 250
+ERR_BOUND_NS = 200_000
+MEDIAN_BOUND_NS = 100_000
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _need_ptp4l():
+    if not os.path.exists(PTP4L):
+        pytest.skip("ptp4l not installed: apt-get install linuxptp (scripts/install-deps.sh)")
+
+
+def start_ptp4l(bed, name: str, priority1: int = 128, extra: str = "", mac: str | None = None):
+    """ptp4l as master on a (new) veth pair end in the peer namespace."""
+    conf = os.path.join(bed.workdir, f"{name}.conf")
+    with open(conf, "w") as f:
+        f.write("[global]\n"
+                f"priority1 {priority1}\n"
+                "logSyncInterval -3\n"          # 8 Sync/s
+                "logAnnounceInterval -2\n"      # 4 Announce/s
+                "logMinDelayReqInterval -3\n"
+                "announceReceiptTimeout 3\n"
+                "masterOnly 1\n"                # a master only: never follows our clock (3.1's name)
+                f"uds_address {bed.workdir}/{name}.sock\n"
+                + extra)
+    log = open(os.path.join(bed.workdir, f"{name}.log"), "w")
+    iface = bed.peer_veth if mac is None else name
+    if mac is not None:
+        # A second master needs its own port on the wire: a macvlan on the peer's veth.
+        bed.peer(["ip", "link", "add", name, "link", bed.peer_veth, "address", mac, "type", "macvlan",
+                  "mode", "bridge"])
+        bed.peer(["ip", "link", "set", name, "up"])
+    proc = bed.run_peer([PTP4L, "-2", "-S", "-m", "-i", iface, "-f", conf], stdout=log, stderr=subprocess.STDOUT)
+    log.close()
+    time.sleep(0.5)
+    if proc.poll() is not None:
+        raise AssertionError(f"{name} exited: " + open(os.path.join(bed.workdir, f"{name}.log")).read())
+    return proc
+
+
+def ptp_reports(demo, start: int = 0):
+    out = []
+    with demo.cond:
+        lines = demo.stdout[start:]
+    for line in lines:
+        if line.startswith("ptp: {"):
+            out.append(json.loads(line[len("ptp: "):]))
+    return out
+
+
+def wait_report(demo, pred, timeout: float, start: int = 0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for r in ptp_reports(demo, start):
+            if pred(r):
+                return r
+        time.sleep(0.1)
+    raise AssertionError("no matching ptp report\n" + demo.output())
+
+
+def ptp_demo(bed, start_demo):
+    return start_demo(bed, extra=["--ptp", "l2", "--ptp-report-ms", str(REPORT_MS)])
+
+
+def test_slave_locks_to_ptp4l_within_bound(bed, start_demo):
+    t0 = time.monotonic()
+    master = start_ptp4l(bed, "ptp4l-a")
+    demo = ptp_demo(bed, start_demo)
+    demo.wait_line(r"^ptp: state LISTENING -> UNCALIBRATED", 15)
+    demo.wait_line(r"^ptp: state UNCALIBRATED -> SLAVE", 30)
+    t_slave = time.monotonic() - t0
+    mark = demo.mark()
+    time.sleep(20)
+    reps = [r for r in ptp_reports(demo, mark) if r["state"] == "SLAVE"]
+    assert len(reps) >= 40, demo.output()
+    errs = [r["err_ns"] for r in reps]
+    abs_sorted = sorted(abs(e) for e in errs)
+    p90 = abs_sorted[int(len(abs_sorted) * 0.9) - 1]
+    med = statistics.median(abs_sorted)
+    delays = [r["delay_ns"] for r in reps]
+    # Convergence: from SLAVE until the error stays within the bound.
+    print(f"\nPTP vs ptp4l (L2, software stamps): SLAVE {t_slave:.1f} s after start; over {len(errs)} "
+          f"reports in 20 s: error mean {statistics.mean(errs) / 1000:.1f} us, median |err| {med / 1000:.1f} us, "
+          f"p90 {p90 / 1000:.1f} us, max {abs_sorted[-1] / 1000:.1f} us, stdev {statistics.pstdev(errs) / 1000:.1f} us; "
+          f"path delay median {statistics.median(delays) / 1000:.1f} us; freq {reps[-1]['freq_ppb']} ppb")
+    last = reps[-1]
+    assert p90 < ERR_BOUND_NS and med < MEDIAN_BOUND_NS, errs
+    assert last["clock_set"] and last["steps"] >= 1
+    assert last["rx_sync"] > 100 and last["rx_follow_up"] > 100 and last["rx_delay_resp"] > 20
+    assert last["tx_delay_req"] >= last["rx_delay_resp"]
+    assert last["rx_malformed"] == 0 and last["rx_unmatched"] <= 2
+    assert 0 < statistics.median(delays) < 2_000_000
+    # /stats carries the same object.
+    bed.stop(master)
