@@ -375,6 +375,78 @@ static void udp_v6_multicast_opts(int fam)
     ANY("join_short", setsockopt(u, IPPROTO_IPV6, IPV6_JOIN_GROUP, &mr, 8));
 }
 
+/* A datagram to group:port from the peer; the peer sends out of its link. */
+static void mcast_from_peer(int fam, const char *group, int port, int n)
+{
+    char reply[64];
+    peer_query(fam, reply, sizeof(reply), "udp_send %s %d %d 25", group, port, n);
+}
+
+static void mcast_join(int u, int fam, const char *group, bool join, const char *label)
+{
+    if (fam == AF_INET) {
+        struct ip_mreq mr;
+        inet_pton(AF_INET, group, &mr.imr_multiaddr);
+        inet_pton(AF_INET, g_self4, &mr.imr_interface);
+        OK(label, setsockopt(u, IPPROTO_IP, join ? IP_ADD_MEMBERSHIP : IP_DROP_MEMBERSHIP, &mr, sizeof(mr)));
+    } else {
+        struct ipv6_mreq mr = {.ipv6mr_interface = 0};
+        inet_pton(AF_INET6, group, &mr.ipv6mr_multiaddr);
+        OK(label, setsockopt(u, IPPROTO_IPV6, join ? IPV6_JOIN_GROUP : IPV6_LEAVE_GROUP, &mr, sizeof(mr)));
+    }
+}
+
+/* Joined: the group's datagrams arrive (IGMP/MLD join made); left: they stop. */
+static void udp_mcast_receive(int fam)
+{
+    const char *group = fam == AF_INET ? "239.1.2.4" : "ff02::4242";
+    int u = udp_sock(fam);
+    struct sockaddr_storage ss;
+    int port = case_port();
+    socklen_t len = any_sa(fam, port, &ss);
+    OK("bind", bind(u, SA(&ss), len));
+    mcast_from_peer(fam, group, port, 1);
+    sleep_ms(200);
+    char b[64];
+    ERR("before_join", recv(u, b, sizeof(b), MSG_DONTWAIT), EAGAIN);
+    mcast_join(u, fam, group, true, "join");
+    mcast_from_peer(fam, group, port, 2);
+    VAL("wait", wait_ev(u, POLLIN, 3000), POLLIN);
+    struct sockaddr_storage from;
+    socklen_t fl = sizeof(from);
+    VAL("recvfrom", recvfrom(u, b, sizeof(b), 0, SA(&from), &fl), 25);
+    char h[64];
+    sa_host(SA(&from), h, sizeof(h));
+    /* v6: the peer sends to a link-scope group from its (per-bed) link-local address */
+    obs("from=%s first=%d", fam == AF_INET ? h : strncmp(h, "fe80:", 5) == 0 ? "link-local" : h, b[0]);
+    VAL("wait2", wait_ev(u, POLLIN, 3000), POLLIN);
+    VAL("recv2", recv(u, b, sizeof(b), 0), 25);
+    VAL("second", b[0], 1);
+    mcast_join(u, fam, group, false, "leave");
+    mcast_from_peer(fam, group, port, 1);
+    sleep_ms(200);
+    ERR("after_leave", recv(u, b, sizeof(b), MSG_DONTWAIT), EAGAIN);
+}
+
+/* close() drops the socket's memberships: a later socket on the port gets nothing. */
+static void udp_mcast_close_leaves(int fam)
+{
+    const char *group = fam == AF_INET ? "239.1.2.5" : "ff02::4243";
+    int port = case_port();
+    struct sockaddr_storage ss;
+    socklen_t len = any_sa(fam, port, &ss);
+    int a = udp_sock(fam);
+    OK("bind_a", bind(a, SA(&ss), len));
+    mcast_join(a, fam, group, true, "join");
+    OK("close_a", close(a));
+    int b = udp_sock(fam);
+    OK("bind_b", bind(b, SA(&ss), len));
+    mcast_from_peer(fam, group, port, 1);
+    sleep_ms(200);
+    char buf[64];
+    ERR("not_member", recv(b, buf, sizeof(buf), MSG_DONTWAIT), EAGAIN);
+}
+
 static void udp_ttl_tos(int fam)
 {
     int u = udp_sock(fam);
@@ -554,6 +626,8 @@ const diff_case_def_t diff_cases_udp[] = {
     CASE_1(udp_broadcast),
     CASE_1(udp_multicast_opts),
     CASE_1(udp_v6_multicast_opts),
+    CASE_46(udp_mcast_receive),
+    CASE_46(udp_mcast_close_leaves),
     CASE_46(udp_ttl_tos),
     CASE_46(udp_fionread),
     CASE_46(udp_sendmsg),

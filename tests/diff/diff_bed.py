@@ -67,14 +67,17 @@ def start_peer(bed: netbed.Bed) -> subprocess.Popen:
 
 
 def run_in_bed(variant: str, program: Path, args: List[str], timeout: float = 170,
-               shaped: bool = False) -> Tuple[int, str, str]:
-    """Run program (a kernel or shim build) in a fresh bed; returns (rc, stdout, stderr)."""
+               shaped: bool = False, capture_bpf: Optional[str] = None,
+               packets: Optional[list] = None) -> Tuple[int, str, str]:
+    """Run program (a kernel or shim build) in a fresh bed; returns (rc, stdout, stderr).
+    With capture_bpf, the frames the peer's link saw (scapy packets) are appended to packets."""
     kernel = variant == "kernel"
     with netbed.Bed(kernel_dut=kernel, dut_mac=DUT_MAC, shaped=shaped) as bed:
         peer = start_peer(bed)
         argv = [str(program), *args]
         if not kernel:
             argv += ["--tap", bed.tap_name, "--mac", DUT_MAC]
+        cap = bed.capture(capture_bpf).start() if capture_bpf is not None else None
         p = bed.run_dut(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
             out, err = p.communicate(timeout=timeout)
@@ -82,6 +85,9 @@ def run_in_bed(variant: str, program: Path, args: List[str], timeout: float = 17
             bed.stop(p)
             out, err = p.communicate()
             err += f"\n(timed out after {timeout} s)"
+        if cap is not None:
+            from scapy.utils import rdpcap  # only the capturing callers need scapy
+            packets.extend(rdpcap(cap.stop()))
         peer_errs = "".join(getattr(peer, "errors", []))
         if peer_errs:
             err += "\n--- peer stderr:\n" + peer_errs

@@ -37,7 +37,8 @@ Commands on 7000 (one line each; data = pattern byte i = i % 251):
                         until the other side closes (at most 10 s); MSG
                         "!close" closes each connection at once instead
   udp_send HOST PORT K SIZE  send K datagrams of SIZE to HOST:PORT from a fresh
-                        socket, answer "sent LPORT"
+                        socket, answer "sent LPORT" (a multicast HOST goes out
+                        of the link to the dut)
   whoami                answer "ADDR PORT" of the client as the peer sees it
   ping                  answer "pong"
 
@@ -54,8 +55,18 @@ import threading
 import time
 
 PAT = bytes(range(251))
+LINK = "vp"  # the peer end of the link to the dut (netbed)
 results = {}
 results_cv = threading.Condition()
+
+
+def multicast_out(u, fam, host):
+    """Send a multicast datagram out of the link to the dut (no route needed)."""
+    if fam == socket.AF_INET and 224 <= int(host.split(".")[0]) <= 239:
+        mreqn = struct.pack("4s4si", bytes(4), bytes(4), socket.if_nametoindex(LINK))
+        u.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, mreqn)
+    elif fam == socket.AF_INET6 and host.lower().startswith("ff"):
+        u.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, socket.if_nametoindex(LINK))
 
 
 def pattern(n, offset=0):
@@ -241,6 +252,7 @@ def handle(c, addr):
             fam = socket.AF_INET6 if ":" in host else socket.AF_INET
             u = socket.socket(fam, socket.SOCK_DGRAM)
             u.bind(("", 0))
+            multicast_out(u, fam, host)
             for i in range(k):
                 u.sendto(bytes([i & 0xFF]) + pattern(max(0, size - 1)) if size else b"", (host, port))
             lport = u.getsockname()[1]
@@ -347,7 +359,7 @@ def main():
     for f in (serve_commands, udp_echo, udp_burst):
         threading.Thread(target=f, daemon=True).start()
     if ra:
-        threading.Thread(target=router_adverts, args=("vp",), daemon=True).start()
+        threading.Thread(target=router_adverts, args=(LINK,), daemon=True).start()
     time.sleep(0.2)
     print("peer: ready", flush=True)
     try:

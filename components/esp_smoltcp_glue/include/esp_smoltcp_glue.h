@@ -129,6 +129,14 @@ bool esg_iface_has_route(esg_engine_t *eng, uint8_t family, const uint8_t *addr)
 /** The source address the interface would use towards dst (4 or 16 bytes to out); ESG_ERR_UNADDR if none. */
 int esg_iface_source_addr(esg_engine_t *eng, uint8_t family, const uint8_t *dst, uint8_t *out);
 
+/* ---- multicast groups (IGMPv2 / MLDv2 reports sent by esg_poll) ------------- */
+/** Join a group: ESG_ERR_INVAL if addr is not multicast, ESG_ERR_NOSLOT if the table is full. */
+int esg_iface_join_group(esg_engine_t *eng, uint8_t family, const uint8_t *addr);
+/** Leave a group (ESG_OK also for a group never joined). */
+int esg_iface_leave_group(esg_engine_t *eng, uint8_t family, const uint8_t *addr);
+/** Is the interface a member of the group (smoltcp accepts datagrams to it)? */
+bool esg_iface_has_group(esg_engine_t *eng, uint8_t family, const uint8_t *addr);
+
 /* ---- DHCPv4 client --------------------------------------------------------- */
 #define ESG_DHCP_MAX_DNS 3
 typedef struct {

@@ -37,6 +37,8 @@ pub struct Dev {
     ops: EsgNetdevOps,
     caps: DeviceCapabilities,
     tx_buf: [u8; MAX_FRAME],
+    /// smoltcp fills TX checksums (the runtime does not): fixups must refill them.
+    tx_checksums_here: bool,
 }
 
 impl Dev {
@@ -62,7 +64,7 @@ impl Dev {
             sums.icmpv6 = rx_tx;
         }
         caps.checksum = sums;
-        Dev { ops, caps, tx_buf: [0; MAX_FRAME] }
+        Dev { ops, caps, tx_buf: [0; MAX_FRAME], tx_checksums_here: !tx_checksums_by_runtime }
     }
 }
 
@@ -75,6 +77,7 @@ pub struct Rx<'a> {
 pub struct Tx<'a> {
     ops: EsgNetdevOps,
     buf: &'a mut [u8; MAX_FRAME],
+    fill_checksums: bool,
 }
 
 impl phy::Device for Dev {
@@ -95,12 +98,12 @@ impl phy::Device for Dev {
         let frame = unsafe { core::slice::from_raw_parts(ptr, len) };
         Some((
             Rx { ops: self.ops, frame, cookie },
-            Tx { ops: self.ops, buf: &mut self.tx_buf },
+            Tx { ops: self.ops, buf: &mut self.tx_buf, fill_checksums: self.tx_checksums_here },
         ))
     }
 
     fn transmit(&mut self, _timestamp: Instant) -> Option<Tx<'_>> {
-        Some(Tx { ops: self.ops, buf: &mut self.tx_buf })
+        Some(Tx { ops: self.ops, buf: &mut self.tx_buf, fill_checksums: self.tx_checksums_here })
     }
 
     fn capabilities(&self) -> DeviceCapabilities {
@@ -134,6 +137,7 @@ impl phy::TxToken for Tx<'_> {
         // smoltcp never asks for more than the MTU it was given.
         let len = len.min(MAX_FRAME);
         let r = f(&mut self.buf[..len]);
+        crate::fixups::outgoing(&mut self.buf[..len], self.fill_checksums);
         if let Some(tx) = self.ops.tx {
             // SAFETY: buffer valid for len bytes during the call.
             // A failure is counted by the runtime; TCP recovers by retransmission.

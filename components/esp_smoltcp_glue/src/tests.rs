@@ -1601,3 +1601,114 @@ fn clearing_ipv6_keeps_the_link_local_address() {
         n.now += 5_000_000;
     }
 }
+
+/// IPv4 protocol numbers / ICMPv6 types of the frames in a TX log.
+fn ip_protos(log: &[Vec<u8>]) -> Vec<(u16, u8)> {
+    log.iter()
+        .filter_map(|f| {
+            let et = u16::from_be_bytes([f[12], f[13]]);
+            match et {
+                0x0800 => Some((et, f[14 + 9])),
+                // IPv6 with a hop-by-hop header (MLD): the ICMPv6 type after it
+                0x86dd if f[14 + 6] == 0 => Some((et, f[14 + 40 + 8])),
+                0x86dd if f[14 + 6] == 58 => Some((et, f[14 + 40])),
+                _ => None,
+            }
+        })
+        .collect()
+}
+
+/// (record type, group) of the MLDv2 reports in a TX log; checks each checksum.
+fn mld_records(log: &[Vec<u8>]) -> Vec<(u8, [u8; 16])> {
+    use smoltcp::wire::{Icmpv6Packet, Ipv6Address};
+    let mut out = Vec::new();
+    for f in log.iter().filter(|f| f[12..14] == [0x86, 0xdd] && f[20] == 0 && f[54] == 58) {
+        let icmp = 54 + (f[55] as usize + 1) * 8;
+        if f[icmp] != 143 {
+            continue;
+        }
+        let src = Ipv6Address::from(<[u8; 16]>::try_from(&f[22..38]).unwrap());
+        let dst = Ipv6Address::from(<[u8; 16]>::try_from(&f[38..54]).unwrap());
+        assert!(Icmpv6Packet::new_unchecked(&f[icmp..]).verify_checksum(&src, &dst), "MLD checksum");
+        for k in 0..u16::from_be_bytes([f[icmp + 6], f[icmp + 7]]) as usize {
+            let r = icmp + 8 + k * 20;
+            out.push((f[r], <[u8; 16]>::try_from(&f[r + 4..r + 20]).unwrap()));
+        }
+    }
+    out
+}
+
+#[test]
+fn multicast_join_receive_leave() {
+    let mut net = Net::new();
+    let ub = net.b.udp_open(4, 1024);
+    let ua = net.a.udp_open(4, 1024);
+    let (a, b) = (net.a.ptr, net.b.ptr);
+    let g4 = [239u8, 1, 2, 3];
+    let mut g6 = [0u8; 16];
+    g6[0] = 0xff;
+    g6[1] = 0x15;
+    g6[15] = 0x42;
+    let msg = [7u8; 40];
+    unsafe {
+        assert_eq!(esg_udp_bind(b, ub, &any_ep(5000)), ESG_OK);
+        assert_eq!(esg_udp_bind(a, ua, &any_ep(4000)), ESG_OK);
+        assert_eq!(esg_iface_join_group(b, ESG_AF_INET, IP4_A.as_ptr()), ESG_ERR_INVAL, "unicast");
+        assert_eq!(esg_iface_join_group(b, 9, g4.as_ptr()), ESG_ERR_INVAL, "family");
+        assert_eq!(esg_iface_join_group(b, ESG_AF_INET, null()), ESG_ERR_INVAL);
+        assert_eq!(esg_iface_join_group(null_mut(), ESG_AF_INET, g4.as_ptr()), ESG_ERR_INVAL);
+        // not a member: smoltcp drops the datagram
+        assert!(!esg_iface_has_group(b, ESG_AF_INET, g4.as_ptr()));
+        assert_eq!(esg_udp_send(a, ua, msg.as_ptr(), 40, &ep4(g4, 5000), null()), 40);
+    }
+    net.b.port.borrow_mut().log = Some(Vec::new());
+    net.step();
+    assert_eq!(udp_recv(&net.b, ub, 64, false), Err(ESG_ERR_AGAIN), "delivered without a join");
+    unsafe {
+        assert_eq!(esg_iface_join_group(b, ESG_AF_INET, g4.as_ptr()), ESG_OK);
+        assert_eq!(esg_iface_join_group(b, ESG_AF_INET, g4.as_ptr()), ESG_OK, "join twice");
+        assert_eq!(esg_iface_join_group(b, ESG_AF_INET6, g6.as_ptr()), ESG_OK);
+        assert!(esg_iface_has_group(b, ESG_AF_INET, g4.as_ptr()));
+        assert_eq!(esg_udp_send(a, ua, msg.as_ptr(), 40, &ep4(g4, 5000), null()), 40);
+        assert_eq!(esg_udp_send(a, ua, msg.as_ptr(), 20, &ep6(g6, 5000), null()), 20);
+    }
+    assert!(net.run_until(100, |n| n.b.udp_info(ub).recv_queue == 60));
+    let (d, _, from, to) = udp_recv(&net.b, ub, 64, false).unwrap();
+    assert_eq!((d.len(), from, to), (40, ep4(IP4_A, 4000), ep4(g4, 0)));
+    let (d, _, _, to) = udp_recv(&net.b, ub, 64, false).unwrap();
+    assert_eq!((d.len(), to), (20, ep6(g6, 0)));
+    let log = net.b.port.borrow_mut().log.replace(Vec::new()).unwrap();
+    let protos = ip_protos(&log);
+    assert!(protos.contains(&(0x0800, 2)), "IGMP report sent: {protos:?}");
+    assert!(protos.contains(&(0x86dd, 143)), "MLDv2 report sent: {protos:?}");
+    assert!(mld_records(&log).contains(&(4, g6)), "join = CHANGE_TO_EXCLUDE {{}} (RFC 3810 §6.1)");
+    unsafe { esg_iface_leave_group(b, ESG_AF_INET6, g6.as_ptr()) };
+    net.b.port.borrow_mut().log = Some(Vec::new());
+    net.step();
+    let log = net.b.port.borrow_mut().log.replace(Vec::new()).unwrap();
+    assert_eq!(mld_records(&log), vec![(3, g6)], "leave = CHANGE_TO_INCLUDE {{}}");
+    unsafe {
+        assert_eq!(esg_iface_leave_group(b, ESG_AF_INET, g4.as_ptr()), ESG_OK);
+        assert_eq!(esg_iface_leave_group(b, ESG_AF_INET, g4.as_ptr()), ESG_OK, "leave twice");
+        assert!(!esg_iface_has_group(b, ESG_AF_INET, g4.as_ptr()));
+        assert_eq!(esg_udp_send(a, ua, msg.as_ptr(), 40, &ep4(g4, 5000), null()), 40);
+    }
+    net.run_until(20, |_| false);
+    assert_eq!(udp_recv(&net.b, ub, 64, false), Err(ESG_ERR_AGAIN), "delivered after leave");
+    let protos = ip_protos(&net.b.port.borrow_mut().log.take().unwrap());
+    assert!(protos.contains(&(0x0800, 2)), "IGMP leave sent: {protos:?}");
+    // the table is bounded: joins past it fail with NOSLOT, never silently
+    let mut joined = 0;
+    let mut r = ESG_OK;
+    for i in 0..64u8 {
+        let g = [239, 9, 9, i];
+        r = unsafe { esg_iface_join_group(b, ESG_AF_INET, g.as_ptr()) };
+        if r != ESG_OK {
+            break;
+        }
+        joined += 1;
+    }
+    assert_eq!(r, ESG_ERR_NOSLOT, "after {joined} joins");
+    assert!(joined >= 8, "only {joined} groups");
+    net.check_frames_released();
+}

@@ -440,6 +440,7 @@ int compat_close(int fd)
         return compat_fail(rc);
     }
     fd_free(fd);
+    compat_leave_groups(&s, NULL);
     /* SO_LINGER with a zero timeout: RST at once (RFC 793 ABORT). */
     rc = (s.linger_on && s.linger_s == 0) ? esp_smoltcp_sock_abort(s.handle) : esp_smoltcp_sock_close(s.handle);
     return rc < 0 ? compat_fail(rc) : 0;

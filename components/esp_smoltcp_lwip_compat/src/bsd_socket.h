@@ -80,6 +80,8 @@ socklen_t compat_ep_to_sockaddr(const esp_smoltcp_endpoint_t *ep, int sock_famil
 
 /** Give a (new or rebuilt) native socket the options s holds: nodelay, keep-alive, TTL, user timeout. */
 void compat_apply_options(const compat_fd_t *s);
+/** Leave the interface groups s joined that keep (NULL: none) does not have (sockopt.c). */
+void compat_leave_groups(const compat_fd_t *s, const compat_fd_t *keep);
 
 /** Monotonic milliseconds (timeouts that span several native calls). */
 uint64_t compat_now_ms(void);

@@ -2,14 +2,15 @@
  * getsockopt / setsockopt with Linux's values, ranges and errors. Options
  * the stack acts on go to the native API (TCP_NODELAY, keep-alive, TTL,
  * buffer sizes, TCP_USER_TIMEOUT); the others live in the fd table (timeouts,
- * flags, multicast settings and memberships — stored, see
- * docs/conformance-bsd.md). Unknown options fail, never silently.
+ * flags, multicast TTL/loop/interface — stored, see docs/conformance-bsd.md).
+ * Memberships join the interface's groups (IGMP/MLD) through the runtime. Unknown options fail, never silently.
  */
 #define _GNU_SOURCE /* host glibc: TCP_KEEP*, ip_mreq, IPV6_* as Linux has them */
 #include <errno.h>
 #include <string.h>
 
 #include "bsd_socket.h"
+#include "esp_smoltcp_mcast.h"
 #include "esp_smoltcp_sock.h"
 #include "fd_table.h"
 
@@ -128,7 +129,42 @@ static int set_buffer(compat_fd_t *s, int v, bool rx)
     return rc;
 }
 
-/* ---- multicast memberships (stored: the joins themselves are IGMP/MLD work for later) ---- */
+/* ---- multicast memberships: per-socket list here, the interface's count in the runtime ---- */
+
+static int join_errno(esp_err_t err)
+{
+    switch (err) {
+    case ESP_OK:
+        return 0;
+    case ESP_ERR_NO_MEM:
+        return -ENOBUFS; /* Linux, past the interface's group table */
+    case ESP_ERR_INVALID_STATE:
+        return -ENODEV;  /* no interface to join on */
+    default:
+        return -EINVAL;
+    }
+}
+
+static bool has_group(const compat_fd_t *s, const compat_group_t *g)
+{
+    for (int i = 0; s && i < COMPAT_MAX_GROUPS; i++) {
+        const compat_group_t *h = &s->groups[i];
+        if (h->family == g->family && h->ifindex == g->ifindex && memcmp(h->addr, g->addr, sizeof(g->addr)) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+void compat_leave_groups(const compat_fd_t *s, const compat_fd_t *keep)
+{
+    for (int i = 0; i < COMPAT_MAX_GROUPS; i++) {
+        const compat_group_t *g = &s->groups[i];
+        if (g->family && !has_group(keep, g)) {
+            esp_smoltcp_mcast_leave(ESP_SMOLTCP_IFACE_ETH, g->family, g->addr);
+        }
+    }
+}
 
 static int membership(compat_fd_t *s, int family, const uint8_t *group, uint32_t ifindex, bool join)
 {
@@ -146,6 +182,7 @@ static int membership(compat_fd_t *s, int family, const uint8_t *group, uint32_t
             if (join) {
                 return -EADDRINUSE;
             }
+            esp_smoltcp_mcast_leave(ESP_SMOLTCP_IFACE_ETH, g->family, g->addr);
             g->family = 0;
             return 0;
         }
@@ -159,7 +196,12 @@ static int membership(compat_fd_t *s, int family, const uint8_t *group, uint32_t
     if (free_slot < 0) {
         return -ENOBUFS;
     }
+    int rc = join_errno(esp_smoltcp_mcast_join(ESP_SMOLTCP_IFACE_ETH, (uint8_t)family, group));
+    if (rc < 0) {
+        return rc;
+    }
     compat_group_t *g = &s->groups[free_slot];
+    memset(g, 0, sizeof(*g));
     g->family = (uint8_t)family;
     memcpy(g->addr, group, alen);
     g->ifindex = ifindex;
@@ -389,11 +431,12 @@ static int set_ipv6(compat_fd_t *s, int name, const void *val, socklen_t len)
 
 int compat_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 {
-    compat_fd_t s;
+    compat_fd_t s, before;
     int rc = fd_get(fd, &s);
     if (rc < 0) {
         return compat_fail(rc);
     }
+    before = s;
     if (level == SOL_SOCKET) {
         rc = set_socket(&s, name, val, len);
     } else if (level == IPPROTO_TCP && s.type == SOCK_STREAM) {
@@ -405,8 +448,9 @@ int compat_setsockopt(int fd, int level, int name, const void *val, socklen_t le
     } else {
         rc = -ENOPROTOOPT;
     }
-    if (rc == 0) {
-        fd_update(fd, &s);
+    if (rc == 0 && fd_update(fd, &s) < 0) {
+        compat_leave_groups(&s, &before); /* closed meanwhile: undo a join */
+        rc = -EBADF;
     }
     return rc < 0 ? compat_fail(rc) : 0;
 }

@@ -11,6 +11,7 @@
 
 #include "esp_smoltcp.h"
 #include "esp_smoltcp_glue.h"
+#include "esp_smoltcp_mcast.h"
 #include "esp_smoltcp_sock.h"
 #include "frame_check.h"
 #include "frame_queue.h"
@@ -62,6 +63,13 @@ typedef struct {
     uint32_t sockets_open, sockets_high_water;
 } rt_counters_t;
 
+/* One multicast group and how many users want it (mcast.c). */
+typedef struct {
+    uint8_t family;
+    uint8_t addr[16];
+    uint16_t users; /* 0: free entry */
+} rt_mcast_group_t;
+
 typedef struct {
     bool initialised;
     bool attached;
@@ -91,6 +99,8 @@ typedef struct {
     esp_smoltcp_endpoint_t dns_servers[4]; /* ESP_SMOLTCP_DNS_MAX_SERVERS */
     size_t dns_server_count;
     waitq_t dns_waiters;                   /* threads in esp_smoltcp_dns_resolve */
+
+    rt_mcast_group_t mcast[ESP_SMOLTCP_MCAST_MAX_GROUPS];
 
     rt_counters_t c;
 } runtime_t;

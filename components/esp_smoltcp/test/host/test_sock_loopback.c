@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "esp_smoltcp.h"
+#include "esp_smoltcp_mcast.h"
 #include "esp_smoltcp_sock.h"
 #include "unit_test.h"
 
@@ -353,6 +354,47 @@ static void test_bad_handles(void)
 }
 
 /* No fixed tick: an idle stack does not poll; a pending timer wakes it near its deadline. */
+/* Memberships are counted per group; the interface reports joins on the wire
+ * and refuses a join it cannot hold instead of ignoring it. */
+static void test_mcast_membership_counts(void)
+{
+    const esp_smoltcp_iface_t eth = ESP_SMOLTCP_IFACE_ETH;
+    const uint8_t g[4] = {239, 1, 2, 3};
+    const uint8_t unicast[4] = {198, 18, 5, 9};
+    const uint8_t g6[16] = {0xff, 0x05, [15] = 0x77};
+    int frames = atomic_load(&wire_frames);
+    CHECK_EQ(esp_smoltcp_mcast_join(eth, ESP_SMOLTCP_AF_INET, g), ESP_OK);
+    CHECK_EQ(esp_smoltcp_mcast_join(eth, ESP_SMOLTCP_AF_INET, g), ESP_OK);
+    CHECK_EQ(esp_smoltcp_mcast_users(eth, ESP_SMOLTCP_AF_INET, g), 2u);
+    for (int i = 0; i < 100 && atomic_load(&wire_frames) == frames; i++) {
+        usleep(10000);
+    }
+    CHECK(atomic_load(&wire_frames) > frames); /* the IGMP report */
+    CHECK_EQ(esp_smoltcp_mcast_leave(eth, ESP_SMOLTCP_AF_INET, g), ESP_OK);
+    CHECK_EQ(esp_smoltcp_mcast_users(eth, ESP_SMOLTCP_AF_INET, g), 1u);
+    CHECK_EQ(esp_smoltcp_mcast_leave(eth, ESP_SMOLTCP_AF_INET, g), ESP_OK);
+    CHECK_EQ(esp_smoltcp_mcast_users(eth, ESP_SMOLTCP_AF_INET, g), 0u);
+    CHECK_EQ(esp_smoltcp_mcast_leave(eth, ESP_SMOLTCP_AF_INET, g), ESP_ERR_NOT_FOUND);
+    CHECK_EQ(esp_smoltcp_mcast_join(eth, ESP_SMOLTCP_AF_INET, unicast), ESP_ERR_INVALID_ARG);
+    CHECK_EQ(esp_smoltcp_mcast_join(eth, ESP_SMOLTCP_AF_INET, NULL), ESP_ERR_INVALID_ARG);
+    CHECK_EQ(esp_smoltcp_mcast_join(eth, 9, g), ESP_ERR_INVALID_ARG);
+    CHECK_EQ(esp_smoltcp_mcast_join((esp_smoltcp_iface_t)7, ESP_SMOLTCP_AF_INET, g), ESP_ERR_INVALID_ARG);
+    CHECK_EQ(esp_smoltcp_mcast_join(eth, ESP_SMOLTCP_AF_INET6, g6), ESP_OK);
+    CHECK_EQ(esp_smoltcp_mcast_leave(eth, ESP_SMOLTCP_AF_INET6, g6), ESP_OK);
+    /* a full table refuses, and frees again */
+    uint8_t many[ESP_SMOLTCP_MCAST_MAX_GROUPS + 1][4];
+    for (int i = 0; i <= ESP_SMOLTCP_MCAST_MAX_GROUPS; i++) {
+        memcpy(many[i], (uint8_t[4]){239, 2, 0, (uint8_t)i}, 4);
+        CHECK_EQ(esp_smoltcp_mcast_join(eth, ESP_SMOLTCP_AF_INET, many[i]),
+                 i < ESP_SMOLTCP_MCAST_MAX_GROUPS ? ESP_OK : ESP_ERR_NO_MEM);
+    }
+    for (int i = 0; i < ESP_SMOLTCP_MCAST_MAX_GROUPS; i++) {
+        CHECK_EQ(esp_smoltcp_mcast_leave(eth, ESP_SMOLTCP_AF_INET, many[i]), ESP_OK);
+    }
+    CHECK_EQ(esp_smoltcp_mcast_join(eth, ESP_SMOLTCP_AF_INET, many[ESP_SMOLTCP_MCAST_MAX_GROUPS]), ESP_OK);
+    CHECK_EQ(esp_smoltcp_mcast_leave(eth, ESP_SMOLTCP_AF_INET, many[ESP_SMOLTCP_MCAST_MAX_GROUPS]), ESP_OK);
+}
+
 static void test_idle_stack_sleeps(void)
 {
     esp_smoltcp_stats_t a, b;
@@ -400,6 +442,7 @@ int main(void)
     RUN(test_udp_loopback);
     RUN(test_self_connect_over_own_address);
     RUN(test_table_exhaustion_recovers);
+    RUN(test_mcast_membership_counts);
     RUN(test_idle_stack_sleeps);
 
     esp_smoltcp_stats_t st;
@@ -409,5 +452,7 @@ int main(void)
     CHECK_EQ(st.tx_frames, (uint64_t)atomic_load(&wire_frames));
     CHECK_EQ(esp_smoltcp_deinit(), ESP_OK);
     CHECK_EQ(esp_smoltcp_deinit(), ESP_ERR_INVALID_STATE);
+    CHECK_EQ(esp_smoltcp_mcast_join(ESP_SMOLTCP_IFACE_ETH, ESP_SMOLTCP_AF_INET, (const uint8_t[4]){239, 1, 1, 1}),
+             ESP_ERR_INVALID_STATE);
     return UNIT_TEST_END();
 }
