@@ -6,9 +6,9 @@ workdir, stopped by PID. Both namespaces share this host's CLOCK_REALTIME, so th
 stack's PTP clock minus CLOCK_REALTIME, read back to back in the demo (its "err_ns"
 report, every 250 ms) is the slave's true error.
 
-Stated bound: |error| < 200 us for 90 % of the reports after SLAVE, and the median
-below 100 us (software stamps on a TAP through a bridge and a veth on a shared 2-CPU
-machine: the path delay alone is ~30-150 us and varies with load).
+Stated bound: |error| < 100 us for 90 % of the reports over 20 s after SLAVE, median
+|error| < 50 us (software stamps on a TAP through a bridge and a veth on a shared 2-CPU
+machine; measured here: median 5-9 us, p90 12-23 us, max 21-37 us, path delay 22-30 us).
 
 Not covered here: PTP over UDP/IPv4 (not built yet, see src/services/README.md).
 """
@@ -24,10 +24,12 @@ import time
 
 import pytest
 
+from e2e_helpers import get_stats
+
 PTP4L = shutil.which("ptp4l") or "/usr/sbin/ptp4l"
 REPORT_MS = 250
-ERR_BOUND_NS = 200_000
-MEDIAN_BOUND_NS = 100_000
+ERR_BOUND_NS = 100_000
+MEDIAN_BOUND_NS = 50_000
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -116,5 +118,70 @@ def test_slave_locks_to_ptp4l_within_bound(bed, start_demo):
     assert last["tx_delay_req"] >= last["rx_delay_resp"]
     assert last["rx_malformed"] == 0 and last["rx_unmatched"] <= 2
     assert 0 < statistics.median(delays) < 2_000_000
-    # /stats carries the same object.
+    assert last["gm"] == gm_id(bed.peer_mac()) and last["gm_priority1"] == 128, last
+    # /stats over HTTP carries the same object.
+    st = get_stats(bed)
+    assert st["ptp"]["state"] == "SLAVE" and st["ptp"]["gm"] == last["gm"], st["ptp"]
     bed.stop(master)
+
+
+def gm_id(mac: str) -> str:
+    """ptp4l's clockIdentity: the MAC with ff:fe in the middle (EUI-64)."""
+    b = mac.lower().split(":")
+    return "".join(b[:3] + ["ff", "fe"] + b[3:])
+
+
+def test_master_loss_back_to_listening_then_relock(bed, start_demo):
+    master = start_ptp4l(bed, "ptp4l-a")
+    demo = ptp_demo(bed, start_demo)
+    demo.wait_line(r"^ptp: state UNCALIBRATED -> SLAVE", 30)
+    mark = demo.mark()
+    t_stop = time.monotonic()
+    bed.stop(master)
+    # announceReceiptTimeout 3 x 250 ms: LISTENING within about 0.75 s (+ the 100 ms timer, + load).
+    demo.wait_line(r"^ptp: state SLAVE -> LISTENING", 5, start=mark)
+    lost_after = time.monotonic() - t_stop
+    r = wait_report(demo, lambda r: r["state"] == "LISTENING", 5, start=mark)
+    assert r["announce_timeouts"] == 1 and r["clock_set"], r
+    # Holdover: the clock keeps running at its last rate; after 3 s it is still near.
+    time.sleep(3)
+    hold = ptp_reports(demo, demo.mark() - 2)[-1]
+    print(f"\nmaster loss noticed after {lost_after:.2f} s; holdover error after ~3 s {hold['err_ns'] / 1000:.1f} us")
+    assert hold["state"] == "LISTENING" and abs(hold["err_ns"]) < 500_000, hold
+    mark = demo.mark()
+    start_ptp4l(bed, "ptp4l-a2")
+    demo.wait_line(r"^ptp: state LISTENING -> UNCALIBRATED", 10, start=mark)
+    demo.wait_line(r"^ptp: state UNCALIBRATED -> SLAVE", 30, start=mark)
+
+
+def test_better_master_selected_and_fallback(bed, start_demo):
+    start_ptp4l(bed, "ptp4l-a", priority1=128)
+    demo = ptp_demo(bed, start_demo)
+    demo.wait_line(r"^ptp: state UNCALIBRATED -> SLAVE", 30)
+    a_id = gm_id(bed.peer_mac())
+    wait_report(demo, lambda r: r["state"] == "SLAVE" and r["gm"] == a_id, 5)
+    mark = demo.mark()
+    b_mac = "02:00:00:00:00:0b"
+    better = start_ptp4l(bed, "ptpb", priority1=100, mac=b_mac)
+    r = wait_report(demo, lambda r: r["gm"] == gm_id(b_mac), 10, start=mark)
+    assert r["gm_priority1"] == 100 and r["master_changes"] == 2, r
+    demo.wait_line(r"^ptp: state SLAVE -> UNCALIBRATED", 5, start=mark)
+    demo.wait_line(r"^ptp: state UNCALIBRATED -> SLAVE", 30, start=mark)
+    r = wait_report(demo, lambda r: r["state"] == "SLAVE" and r["gm"] == gm_id(b_mac), 10, start=mark)
+    assert r["rx_not_from_master"] > 0, r  # A's Syncs, still arriving, are not used now
+    # A worse master appearing changes nothing; the better one leaving falls back to A.
+    mark = demo.mark()
+    bed.stop(better)
+    r = wait_report(demo, lambda r: r["gm"] == a_id, 10, start=mark)
+    assert r["master_changes"] == 3 and r["announce_timeouts"] == 1, r
+    demo.wait_line(r"^ptp: state UNCALIBRATED -> SLAVE", 30, start=mark)
+
+
+def test_other_domain_ignored(bed, start_demo):
+    start_ptp4l(bed, "ptp4l-d5", extra="domainNumber 5\n")
+    demo = ptp_demo(bed, start_demo)
+    r = wait_report(demo, lambda r: r["rx_wrong_domain"] >= 20, 10)
+    time.sleep(1)
+    r = ptp_reports(demo)[-1]
+    assert r["state"] == "LISTENING" and r["rx_announce"] == 0 and r["rx_sync"] == 0, r
+    assert not any("ptp: state" in l for l in demo.stdout), demo.output()

@@ -62,6 +62,13 @@ typedef struct {
     uint32_t max_freq_ppb;            /* frequency adjustment limit */
     float kp, ki;                     /* PI gains per sample; 0 = ptp4l's software-timestamp defaults for the sync interval */
     uint8_t lock_samples;             /* locked servo samples (with a delay measured) before SLAVE; >= 1 */
+    /**
+     * Sync samples per servo update: 1, 2, 4 or 8. Of each group the one with
+     * the least apparent delay is used (NTP's clock filter idea): software
+     * stamps are only ever late, by the RX task's wake-up latency, so the
+     * least delayed sample is the most accurate. 1 for hardware stamps.
+     */
+    uint8_t sync_filter;
     esp_smoltcp_ptp_state_cb_t state_cb;
     void *state_cb_arg;
     int task_priority;
@@ -72,7 +79,7 @@ typedef struct {
     {                                                                                                        \
         .transport = ESP_SMOLTCP_PTP_TRANSPORT_L2, .iface = ESP_SMOLTCP_IFACE_ETH, .domain = 0,              \
         .announce_receipt_timeout = 3, .first_step_threshold_ns = 20000, .step_threshold_ns = 1000000,      \
-        .max_freq_ppb = 500000, .kp = 0, .ki = 0, .lock_samples = 4, .state_cb = NULL, .state_cb_arg = NULL, \
+        .max_freq_ppb = 500000, .kp = 0, .ki = 0, .lock_samples = 4, .sync_filter = 4, .state_cb = NULL, .state_cb_arg = NULL, \
         .task_priority = 6, .task_stack = 4096,                                                              \
     }
 

@@ -93,7 +93,7 @@ static void ptp_task(void *arg)
         uint64_t next_us;
         lock();
         esp_smoltcp_ptp_state_t before = pc.port.state;
-        size_t n = ptp_port_poll(&pc.port, os_now_us(), dreq, sizeof(dreq), &next_us);
+        size_t n = ptp_port_poll(&pc.port, os_now_us(), local_now_ns(iface), dreq, sizeof(dreq), &next_us);
         esp_smoltcp_ptp_state_t after = pc.port.state;
         esp_smoltcp_ptp_status_t st = pc.port.st;
         esp_smoltcp_ptp_config_t cfg = pc.port.cfg;
@@ -138,7 +138,8 @@ static bool config_ok(const esp_smoltcp_ptp_config_t *c)
     return c->transport == ESP_SMOLTCP_PTP_TRANSPORT_L2 && c->iface == ESP_SMOLTCP_IFACE_ETH &&
            c->announce_receipt_timeout >= 2 && c->first_step_threshold_ns >= 0 && c->step_threshold_ns >= 0 &&
            c->max_freq_ppb > 0 && c->max_freq_ppb <= 100000000u && c->kp >= 0 && c->ki >= 0 &&
-           c->lock_samples >= 1;
+           c->lock_samples >= 1 &&
+           (c->sync_filter == 1 || c->sync_filter == 2 || c->sync_filter == 4 || c->sync_filter == 8);
 }
 
 esp_err_t esp_smoltcp_ptp_init(const esp_smoltcp_ptp_config_t *cfg)

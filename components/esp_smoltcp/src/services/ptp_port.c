@@ -57,6 +57,7 @@ static void reset_measurement(ptp_port_t *p)
     p->delay_count = 0;
     p->delay_next = 0;
     p->locked_samples = 0;
+    p->filt_count = 0;
     p->next_dreq_us = 0;
     p->st.mean_path_delay_ns = 0;
     ptp_servo_reset(&p->servo);
@@ -131,35 +132,62 @@ static int64_t median_delay(const ptp_port_t *p)
 /* A complete master -> slave pair: t1 (master UTC ns), t2 (local ns). Feeds the servo. */
 static void on_pair(ptp_port_t *p, int64_t t1, int64_t t2_local, int8_t log_interval)
 {
-    p->t1 = t1;
+    p->st.log_sync_interval = log_interval;
+    int64_t delay = p->st.mean_path_delay_ns; /* 0 until measured */
+    int64_t offset = ptp_clock_read(&p->clock, t2_local) - t1 - delay;
+    p->st.counters.samples++;
+    /* The filter: keep the least delayed sample of the group (late stamps only ever add). */
+    if (p->filt_count == 0 || offset < p->filt_offset) {
+        p->filt_offset = offset;
+        p->filt_t1 = t1;
+        p->filt_t2_local = t2_local;
+    }
+    if (++p->filt_count < p->cfg.sync_filter) {
+        return;
+    }
+    p->filt_count = 0;
+    /*
+     * Corrections take effect from the newest stamp (the latest local time
+     * known here): re-basing the clock at an older one would move its
+     * present reading retroactively.
+     */
+    int64_t now_local = t2_local;
+    offset = p->filt_offset;
+    t2_local = p->filt_t2_local;
+    /* The Delay_Req's delay sample pairs with this one too: a late Sync would skew the delay as well. */
+    p->t1 = p->filt_t1;
     p->t2_local = t2_local;
     p->have_t12 = true;
-    p->st.log_sync_interval = log_interval;
-    int64_t delay = p->have_delay ? p->st.mean_path_delay_ns : 0;
-    int64_t offset = ptp_clock_read(&p->clock, t2_local) - t1 - delay;
+    for (uint8_t w = p->cfg.sync_filter; w > 1; w >>= 1) {
+        log_interval++; /* the servo runs once per group */
+    }
     p->st.offset_ns = offset;
-    p->st.counters.samples++;
+    if (!p->have_delay) {
+        /*
+         * No servo before the first delay measurement: the delay appearing
+         * between its first two samples would read as a frequency error.
+         */
+        return;
+    }
     double ppb;
     ptp_servo_state_t s = ptp_servo_sample(&p->servo, offset, t2_local, log_interval, &ppb);
     int32_t freq = (int32_t)(-ppb);
     switch (s) {
     case PTP_SERVO_JUMP:
-        ptp_clock_step(&p->clock, t2_local, -offset);
-        ptp_clock_set_freq(&p->clock, t2_local, freq);
+        ptp_clock_step(&p->clock, now_local, -offset);
+        ptp_clock_set_freq(&p->clock, now_local, freq);
         p->clock_set = true;
         p->st.clock_set = true;
         p->st.counters.steps++;
         p->locked_samples = 0;
         break;
     case PTP_SERVO_LOCKED:
-        ptp_clock_set_freq(&p->clock, t2_local, freq);
+        ptp_clock_set_freq(&p->clock, now_local, freq);
         if (!p->clock_set) {
             p->clock_set = true; /* within the first step threshold already: no step needed */
             p->st.clock_set = true;
         }
-        if (p->have_delay) {
-            p->locked_samples++;
-        }
+        p->locked_samples++;
         break;
     case PTP_SERVO_UNLOCKED:
         p->locked_samples = 0;
@@ -299,13 +327,24 @@ static uint64_t rand_u64(ptp_port_t *p)
     return p->rng;
 }
 
-size_t ptp_port_poll(ptp_port_t *p, uint64_t now_us, uint8_t *out, size_t cap, uint64_t *next_us)
+size_t ptp_port_poll(ptp_port_t *p, uint64_t now_us, int64_t now_local_ns, uint8_t *out, size_t cap,
+                     uint64_t *next_us)
 {
     *next_us = now_us + HOUSEKEEPING_US;
     int dropped = ptp_foreign_expire(&p->foreign, now_us, p->cfg.announce_receipt_timeout);
     if (dropped) {
         p->st.counters.announce_timeouts += (uint64_t)dropped;
+        bool had = p->have_parent;
         select_master(p, now_us);
+        if (had && !p->have_parent && p->clock_set) {
+            /*
+             * Holdover: run on at the servo's integral term, its estimate of
+             * the oscillator's error; the proportional part only answered
+             * the last offsets.
+             */
+            ptp_clock_set_freq(&p->clock, now_local_ns, (int32_t)-p->servo.drift);
+            p->st.freq_ppb = p->clock.freq_ppb;
+        }
     }
     if (!p->have_parent || !p->have_t12) {
         return 0; /* Delay_Req only once a Sync came: the delay needs a master -> slave pair */

@@ -29,12 +29,15 @@ typedef struct {
     ptp_servo_t servo;
     bool clock_set;
     int locked_samples;
+    /* sync filter: the best (least offset, i.e. least delayed) sample of the group so far */
+    uint8_t filt_count;
+    int64_t filt_offset, filt_t1, filt_t2_local;
     /* the last Sync of a two-step master waiting for its Follow_Up */
     bool sync_pending;
     uint16_t sync_seq;
     int64_t sync_rx_local;
     int64_t sync_corr_ns;
-    /* the last complete master -> slave pair: t1 (master, UTC ns) and t2 (local ns) */
+    /* the last master -> slave pair the filter chose: t1 (master, UTC ns) and t2 (local ns) */
     bool have_t12;
     int64_t t1, t2_local;
     /* Delay_Req in flight */
@@ -60,8 +63,10 @@ void ptp_port_rx(ptp_port_t *p, const uint8_t *msg, size_t len, int64_t rx_local
  * Timers: announce receipt timeouts and the Delay_Req schedule. When a
  * Delay_Req is due it is built into out and its length returned (send it,
  * then ptp_port_tx_done). *next_us: when to call again at the latest.
+ * now_local_ns: the stamp clock now (a lost master's holdover starts there).
  */
-size_t ptp_port_poll(ptp_port_t *p, uint64_t now_us, uint8_t *out, size_t cap, uint64_t *next_us);
+size_t ptp_port_poll(ptp_port_t *p, uint64_t now_us, int64_t now_local_ns, uint8_t *out, size_t cap,
+                     uint64_t *next_us);
 
 /** The Delay_Req went out at tx_local_ns (ok), or could not be sent (!ok). */
 void ptp_port_tx_done(ptp_port_t *p, bool ok, int64_t tx_local_ns);
