@@ -15,11 +15,16 @@
  *   UNCALIBRATED  a master is selected, the servo is locking on it;
  *   SLAVE         the servo is locked and the path delay measured.
  *
- * Transport: Ethernet (EtherType 0x88F7 to 01:1B:19:00:00:00, through the
- * L2 frame tap, esp_smoltcp_l2tap.h) with the tap's receive and transmit
- * timestamps: software stamps now, the MAC's when a driver installs the
- * tap's hardware timestamp hooks (then the clock steered here is a mapping
- * of the MAC's free-running clock).
+ * Transports:
+ *   L2    Ethernet (EtherType 0x88F7 to 01:1B:19:00:00:00) through the L2
+ *         frame tap (esp_smoltcp_l2tap.h) with its receive and transmit
+ *         stamps: software now, the MAC's when a driver installs the tap's
+ *         hardware timestamp hooks (then the clock steered here is a
+ *         mapping of the MAC's free-running clock).
+ *   UDP4  UDP/IPv4, event port 319 and general port 320, multicast group
+ *         224.0.1.129 (joined with esp_smoltcp_mcast_join): stack sockets,
+ *         with software stamps taken at the netdev for the event messages.
+ *         The interface needs an IPv4 address for the Delay_Req's source.
  *
  * The clock: UTC nanoseconds (a master announcing the PTP timescale with a
  * valid currentUtcOffset is converted to UTC; an ARB master, e.g. ptp4l on
@@ -38,7 +43,8 @@ extern "C" {
 #endif
 
 typedef enum {
-    ESP_SMOLTCP_PTP_TRANSPORT_L2 = 0, /* IEEE 802.3, EtherType 0x88F7 (Annex F) */
+    ESP_SMOLTCP_PTP_TRANSPORT_L2 = 0,   /* IEEE 802.3, EtherType 0x88F7 (Annex F) */
+    ESP_SMOLTCP_PTP_TRANSPORT_UDP4 = 1, /* UDP/IPv4 ports 319/320, group 224.0.1.129 (Annex D); software stamps */
 } esp_smoltcp_ptp_transport_t;
 
 /** portState values of IEEE 1588-2008 Table 8 (the ones this clock takes). */
@@ -98,6 +104,7 @@ typedef struct {
     uint64_t rx_wrong_domain;
     uint64_t rx_not_from_master;  /* Sync/Follow_Up/Delay_Resp from a port that is not the selected master */
     uint64_t rx_unmatched;        /* Follow_Up without its Sync, Delay_Resp not to our last Delay_Req */
+    uint64_t rx_no_timestamp;     /* a Sync whose receive stamp was not found (UDP: stamp ring overrun) */
     uint64_t rx_announce_rejected;/* stepsRemoved >= 255, or the foreign master table full */
     uint64_t announce_timeouts;   /* masters dropped for silence */
     uint64_t master_changes;      /* a (new) master selected */

@@ -4,9 +4,9 @@
  * HTTP /dl/N — on Linux.
  *
  *   eth_basic --tap tap0 [--port 80] [--mac 02:..] [--static A.B.C.D/LEN --gw G --dns D]
- *             [--ptp l2 [--ptp-domain N] [--ptp-report-ms MS]]
+ *             [--ptp l2|udp4 [--ptp-domain N] [--ptp-report-ms MS]]
  *
- * --ptp: run the PTP slave (esp_smoltcp_ptp.h) over Ethernet; its state
+ * --ptp: run the PTP slave (esp_smoltcp_ptp.h) over Ethernet or UDP/IPv4; its state
  * changes and a status line every MS (default 1000) are logged ("ptp: ...",
  * see ptp_monitor.h) and /stats gets a "ptp" object.
  */
@@ -82,7 +82,7 @@ static int parse_mac(const char *s, uint8_t mac[6])
 static void usage(void)
 {
     fprintf(stderr, "usage: eth_basic --tap IFNAME [--port N] [--mac MAC] [--static ADDR/LEN [--gw GW] [--dns DNS]]\n"
-                    "                 [--ptp l2 [--ptp-domain N] [--ptp-report-ms MS]]\n");
+                    "                 [--ptp l2|udp4 [--ptp-domain N] [--ptp-report-ms MS]]\n");
 }
 
 int main(int argc, char **argv)
@@ -151,7 +151,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "eth_basic: start failed: %s\n", esp_err_to_name(err));
         return 1;
     }
-    /* PTP over Ethernet needs the MAC only, not an IP address: start it with the interface. */
+    /* PTP starts with the interface; over UDP its Delay_Reqs wait for the address (the static one is at once). */
     if (ptp && ptp_monitor_start(ptp, (uint8_t)ptp_domain, (uint32_t)ptp_report_ms) != 0) {
         esp_smoltcp_deinit();
         return 1;

@@ -57,14 +57,14 @@ size_t ptp_monitor_json(char *buf, size_t len)
         ", \"rx_announce\": %" PRIu64 ", \"rx_sync\": %" PRIu64 ", \"rx_follow_up\": %" PRIu64
         ", \"rx_delay_resp\": %" PRIu64 ", \"tx_delay_req\": %" PRIu64 ", \"tx_failures\": %" PRIu64
         ", \"rx_malformed\": %" PRIu64 ", \"rx_bad_version\": %" PRIu64 ", \"rx_unsupported\": %" PRIu64
-        ", \"rx_wrong_domain\": %" PRIu64 ", \"rx_not_from_master\": %" PRIu64 ", \"rx_unmatched\": %" PRIu64
+        ", \"rx_wrong_domain\": %" PRIu64 ", \"rx_not_from_master\": %" PRIu64 ", \"rx_unmatched\": %" PRIu64 ", \"rx_no_timestamp\": %" PRIu64
         ", \"rx_announce_rejected\": %" PRIu64 ", \"announce_timeouts\": %" PRIu64 ", \"master_changes\": %" PRIu64
         ", \"steps\": %" PRIu64 ", \"samples\": %" PRIu64 "}",
         esp_smoltcp_ptp_state_name(s.state), set ? "true" : "false", err, s.offset_ns, s.mean_path_delay_ns,
         s.freq_ppb, g[0], g[1], g[2], g[3], g[4], g[5], g[6], g[7], s.gm_priority1, s.master.port, s.utc_offset_s,
         c->rx_announce, c->rx_sync, c->rx_follow_up, c->rx_delay_resp, c->tx_delay_req, c->tx_failures,
         c->rx_malformed, c->rx_bad_version, c->rx_unsupported, c->rx_wrong_domain, c->rx_not_from_master,
-        c->rx_unmatched, c->rx_announce_rejected, c->announce_timeouts, c->master_changes, c->steps, c->samples);
+        c->rx_unmatched, c->rx_no_timestamp, c->rx_announce_rejected, c->announce_timeouts, c->master_changes, c->steps, c->samples);
     return n < 0 ? 0 : (size_t)n;
 }
 
@@ -86,8 +86,10 @@ int ptp_monitor_start(const char *transport, uint8_t domain, uint32_t period_ms)
     esp_smoltcp_ptp_config_t cfg = ESP_SMOLTCP_PTP_DEFAULT_CONFIG();
     if (strcmp(transport, "l2") == 0) {
         cfg.transport = ESP_SMOLTCP_PTP_TRANSPORT_L2;
+    } else if (strcmp(transport, "udp4") == 0) {
+        cfg.transport = ESP_SMOLTCP_PTP_TRANSPORT_UDP4;
     } else {
-        fprintf(stderr, "eth_basic: --ptp takes l2\n");
+        fprintf(stderr, "eth_basic: --ptp takes l2 or udp4\n");
         return -1;
     }
     cfg.domain = domain;

@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/** Start the PTP client over transport "l2" in domain. 0, or -1 (logged). */
+/** Start the PTP client over transport "l2" or "udp4" in domain. 0, or -1 (logged). */
 int ptp_monitor_start(const char *transport, uint8_t domain, uint32_t period_ms);
 
 /** The status as a JSON object ("null" when not started); returns its length. */

@@ -15,20 +15,16 @@
 #include "esp_smoltcp_ptp.h"
 #include "os.h"
 #include "ptp_port.h"
+#include "ptp_transport.h"
 
 static const char *TAG = "esp_smoltcp_ptp";
-
-#define ETH_HLEN 14u
-
-static const uint8_t PTP_L2_DST[6] = {0x01, 0x1B, 0x19, 0x00, 0x00, 0x00}; /* Annex F: all except peer delay */
 
 static struct {
     _Atomic(os_mutex_t *) lock; /* created at the first init, kept for the process */
     bool running;
     atomic_bool stopping;
     os_thread_t *thread;
-    int tap;
-    uint8_t mac[6];
+    const ptp_transport_t *tr;
     ptp_port_t port;
 } pc;
 
@@ -47,13 +43,6 @@ static void unlock(void)
     os_mutex_unlock(pc_lock());
 }
 
-static int64_t local_now_ns(esp_smoltcp_iface_t iface)
-{
-    esp_smoltcp_l2tap_ts_t t;
-    esp_smoltcp_l2tap_clock_now(iface, &t);
-    return (int64_t)t.ns;
-}
-
 /* State change: log and tell the application (no lock held). */
 static void report(esp_smoltcp_ptp_state_t from, esp_smoltcp_ptp_state_t to, const esp_smoltcp_ptp_config_t *cfg,
                    const esp_smoltcp_ptp_status_t *st)
@@ -67,33 +56,17 @@ static void report(esp_smoltcp_ptp_state_t from, esp_smoltcp_ptp_state_t to, con
     }
 }
 
-static void send_delay_req(const uint8_t *msg, size_t n, esp_smoltcp_iface_t iface)
-{
-    uint8_t frame[ETH_HLEN + PTP_DELAY_REQ_LEN];
-    memcpy(frame, PTP_L2_DST, 6);
-    memcpy(frame + 6, pc.mac, 6);
-    frame[12] = ESP_SMOLTCP_ETHERTYPE_PTP >> 8;
-    frame[13] = ESP_SMOLTCP_ETHERTYPE_PTP & 0xFF;
-    memcpy(frame + ETH_HLEN, msg, n);
-    esp_smoltcp_l2tap_ts_t ts = {0};
-    ssize_t rc = esp_smoltcp_l2tap_send(pc.tap, frame, ETH_HLEN + n, &ts);
-    (void)iface;
-    lock();
-    ptp_port_tx_done(&pc.port, rc > 0, (int64_t)ts.ns);
-    unlock();
-}
-
 static void ptp_task(void *arg)
 {
     (void)arg;
-    uint8_t buf[ESP_SMOLTCP_L2TAP_FRAME_MAX];
-    esp_smoltcp_iface_t iface = pc.port.cfg.iface;
+    const ptp_transport_t *tr = pc.tr;
+    uint8_t buf[256];
     while (!atomic_load(&pc.stopping)) {
         uint8_t dreq[PTP_DELAY_REQ_LEN];
         uint64_t next_us;
         lock();
         esp_smoltcp_ptp_state_t before = pc.port.state;
-        size_t n = ptp_port_poll(&pc.port, os_now_us(), local_now_ns(iface), dreq, sizeof(dreq), &next_us);
+        size_t n = ptp_port_poll(&pc.port, os_now_us(), tr->now_local(), dreq, sizeof(dreq), &next_us);
         esp_smoltcp_ptp_state_t after = pc.port.state;
         esp_smoltcp_ptp_status_t st = pc.port.st;
         esp_smoltcp_ptp_config_t cfg = pc.port.cfg;
@@ -102,28 +75,32 @@ static void ptp_task(void *arg)
             report(before, after, &cfg, &st);
         }
         if (n) {
-            send_delay_req(dreq, n, iface);
+            int64_t t3 = 0;
+            bool ok = tr->send_event(dreq, n, &t3);
+            lock();
+            ptp_port_tx_done(&pc.port, ok, t3);
+            unlock();
         }
         uint64_t now = os_now_us();
         uint32_t wait_ms = next_us > now ? (uint32_t)((next_us - now + 999u) / 1000u) : 0;
-        esp_smoltcp_l2tap_rx_info_t info;
-        ssize_t got = esp_smoltcp_l2tap_recv(pc.tap, buf, sizeof(buf), &info, wait_ms);
-        if (got == -EAGAIN) {
-            continue;
-        }
+        int64_t rx_local = 0;
+        bool bad = false;
+        ssize_t got = tr->recv(buf, sizeof(buf), &rx_local, &bad, wait_ms);
         if (got < 0) {
-            ESP_LOGE(TAG, "tap read failed (%d): stopping", (int)got);
+            ESP_LOGE(TAG, "%s transport failed (%d): stopping", tr->name, (int)got);
             break;
         }
-        if ((size_t)got <= ETH_HLEN) {
-            lock();
-            pc.port.st.counters.rx_malformed++;
-            unlock();
+        if (got == 0) {
+            if (bad) {
+                lock();
+                pc.port.st.counters.rx_malformed++;
+                unlock();
+            }
             continue;
         }
         lock();
         before = pc.port.state;
-        ptp_port_rx(&pc.port, buf + ETH_HLEN, (size_t)got - ETH_HLEN, (int64_t)info.ts.ns, os_now_us());
+        ptp_port_rx(&pc.port, buf, (size_t)got, rx_local, os_now_us());
         after = pc.port.state;
         st = pc.port.st;
         unlock();
@@ -135,7 +112,8 @@ static void ptp_task(void *arg)
 
 static bool config_ok(const esp_smoltcp_ptp_config_t *c)
 {
-    return c->transport == ESP_SMOLTCP_PTP_TRANSPORT_L2 && c->iface == ESP_SMOLTCP_IFACE_ETH &&
+    return (c->transport == ESP_SMOLTCP_PTP_TRANSPORT_L2 || c->transport == ESP_SMOLTCP_PTP_TRANSPORT_UDP4) &&
+           c->iface == ESP_SMOLTCP_IFACE_ETH &&
            c->announce_receipt_timeout >= 2 && c->first_step_threshold_ns >= 0 && c->step_threshold_ns >= 0 &&
            c->max_freq_ppb > 0 && c->max_freq_ppb <= 100000000u && c->kp >= 0 && c->ki >= 0 &&
            c->lock_samples >= 1 &&
@@ -160,35 +138,31 @@ esp_err_t esp_smoltcp_ptp_init(const esp_smoltcp_ptp_config_t *cfg)
         err = ESP_ERR_INVALID_STATE;
         goto out;
     }
-    if (esp_smoltcp_l2tap_get_mac(cfg->iface, pc.mac) != ESP_OK) {
+    uint8_t mac[6];
+    if (esp_smoltcp_l2tap_get_mac(cfg->iface, mac) != ESP_OK) {
         err = ESP_ERR_INVALID_STATE; /* no interface: no MAC for the clockIdentity */
         goto out;
     }
-    esp_smoltcp_l2tap_config_t tc = ESP_SMOLTCP_L2TAP_DEFAULT_CONFIG(ESP_SMOLTCP_ETHERTYPE_PTP);
-    tc.iface = cfg->iface;
-    tc.queue_frames = 32;
-    tc.snaplen = 256; /* PTP messages with a few TLVs; longer ones are truncated and their TLVs ignored */
-    int h = esp_smoltcp_l2tap_open(&tc);
-    if (h < 0) {
-        err = h == -ENOMEM ? ESP_ERR_NO_MEM : ESP_FAIL;
+    pc.tr = cfg->transport == ESP_SMOLTCP_PTP_TRANSPORT_UDP4 ? &ptp_transport_udp4 : &ptp_transport_l2;
+    err = pc.tr->open(cfg->iface);
+    if (err != ESP_OK) {
         goto out;
     }
     uint8_t id[8];
-    ptp_clock_id_from_mac(pc.mac, id);
+    ptp_clock_id_from_mac(mac, id);
     ptp_port_t keep = pc.port; /* a clock set before a deinit keeps its time across init */
     ptp_port_init(&pc.port, cfg, id, os_random_u64());
-    if (keep.clock_set) {
-        pc.port.clock = keep.clock;
+    if (keep.clock_set && keep.cfg.transport == cfg->transport) {
+        pc.port.clock = keep.clock; /* same stamp clock: the mapping still holds */
         pc.port.clock_set = true;
         pc.port.st.clock_set = true;
     }
-    pc.tap = h;
     atomic_store(&pc.stopping, false);
     os_thread_config_t tcfg = {.name = "ptp", .stack_size = cfg->task_stack, .priority = cfg->task_priority,
                                .core = -1};
     err = os_thread_create(&tcfg, ptp_task, NULL, &pc.thread);
     if (err != ESP_OK) {
-        esp_smoltcp_l2tap_close(h);
+        pc.tr->close();
         goto out;
     }
     pc.running = true;
@@ -211,8 +185,7 @@ esp_err_t esp_smoltcp_ptp_deinit(void)
     unlock();
     os_thread_join(pc.thread);
     lock();
-    esp_smoltcp_l2tap_close(pc.tap);
-    pc.tap = -1;
+    pc.tr->close();
     pc.thread = NULL;
     pc.running = false;
     pc.port.st.running = false;
@@ -249,13 +222,13 @@ esp_err_t esp_smoltcp_ptp_get_time(int64_t *utc_ns)
     if (!utc_ns) {
         return ESP_ERR_INVALID_ARG;
     }
-    if (!pc_lock()) {
-        *utc_ns = local_now_ns(ESP_SMOLTCP_IFACE_ETH);
+    if (!pc_lock() || !pc.tr) {
+        *utc_ns = ptp_transport_l2.now_local();
         return ESP_ERR_INVALID_STATE;
     }
     lock();
     /* Read the stamp clock under the lock so a correction cannot fall between the two reads. */
-    *utc_ns = ptp_port_time(&pc.port, local_now_ns(ESP_SMOLTCP_IFACE_ETH));
+    *utc_ns = ptp_port_time(&pc.port, pc.tr->now_local());
     bool set = pc.port.clock_set && pc.running;
     unlock();
     return set ? ESP_OK : ESP_ERR_INVALID_STATE;

@@ -17,6 +17,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* A receive stamp that is missing (a UDP event message whose stamp was not found). */
+#define PTP_NO_STAMP INT64_MIN
+
 #define PTP_HDR_LEN 34u
 #define PTP_SYNC_LEN 44u
 #define PTP_DELAY_REQ_LEN 44u

@@ -214,6 +214,11 @@ static void on_sync(ptp_port_t *p, const ptp_msg_t *m, int64_t rx_local_ns)
         p->st.counters.rx_not_from_master++;
         return;
     }
+    if (rx_local_ns == PTP_NO_STAMP) {
+        p->st.counters.rx_no_timestamp++;
+        p->sync_pending = false;
+        return;
+    }
     int64_t corr = ptp_correction_ns(m->hdr.correction);
     if (m->hdr.flags & PTP_FLAG_TWO_STEP) {
         p->sync_pending = true;
