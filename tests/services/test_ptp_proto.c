@@ -284,6 +284,7 @@ typedef struct {
 typedef struct {
     ptp_port_t port;
     int64_t t;          /* true (master) time, ns; TAI when ptp_timescale */
+    int64_t t0;         /* at the start */
     int64_t drift_ppb;  /* local oscillator error */
     int64_t local0;
     int64_t delay;      /* one-way path delay */
@@ -298,7 +299,8 @@ typedef struct {
 
 static int64_t sim_local(sim_t *s, int64_t t)
 {
-    return s->local0 + t + t / 1000 * s->drift_ppb / 1000000;
+    int64_t e = t - s->t0; /* drift accumulates from the start (no overflow) */
+    return s->local0 + t + e / 1000 * s->drift_ppb / 1000000;
 }
 
 static int64_t sim_jit(sim_t *s)
@@ -401,6 +403,7 @@ static void sim_init_filter(sim_t *s, int64_t drift_ppb, int64_t delay, int64_t 
     cfg.sync_filter = filter;
     ptp_port_init(&s->port, &cfg, SELF, 1);
     s->t = 1800000000LL * NS;
+    s->t0 = s->t;
     s->local0 = -s->t + 12345 * NS; /* the local clock is the monotonic time since boot */
     s->drift_ppb = drift_ppb;
     s->delay = delay;
@@ -572,6 +575,40 @@ static void test_port_rejections(void)
     CHECK(s.port.state == ESP_SMOLTCP_PTP_STATE_UNCALIBRATED || s.port.state == ESP_SMOLTCP_PTP_STATE_SLAVE);
 }
 
+/* The selected master sending extreme values (any seconds, any correction): no overflow, no crash (UBSan build). */
+static void test_port_hostile_master(void)
+{
+    sim_t s;
+    sim_init(&s, 0, 1000, 0);
+    sim_master_t m = {.priority1 = 128, .two_step = true, .on = true};
+    memcpy(m.gm, GM_A, 8);
+    sim_run(&s, &m, 1, 5);
+    CHECK_EQ(s.port.state, ESP_SMOLTCP_PTP_STATE_SLAVE);
+    uint64_t x = 42;
+    uint8_t buf[128];
+    const uint8_t types[] = {PTP_MSG_SYNC, PTP_MSG_FOLLOW_UP, PTP_MSG_DELAY_RESP};
+    for (int i = 0; i < 20000; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        ptp_msg_t msg = {.hdr = {.type = types[x % 3], .seq = (uint16_t)(x >> 8), .source = {.port = 1},
+                                 .flags = (x & 8) ? PTP_FLAG_TWO_STEP : 0, .correction = (int64_t)(x * 0x9E3779B97F4A7C15ull)},
+                         .ts = {.sec = (x >> 16) % (PTP_TS_MAX_SEC + 1), .ns = (uint32_t)(x % 1000000000u)},
+                         .requesting = s.port.self};
+        memcpy(msg.hdr.source.clock_id, GM_A, 8);
+        if (x & 16) {
+            msg.hdr.seq = msg.hdr.type == PTP_MSG_DELAY_RESP ? s.port.dreq_seq : s.port.sync_seq;
+        }
+        size_t n = ptp_build(buf, sizeof(buf), &msg);
+        sim_rx(&s, buf, n, s.t);
+        if (i % 50 == 0) {
+            sim_run(&s, &m, 1, 0.0625); /* timers, Delay_Req, a good Sync now and then */
+        }
+    }
+    CHECK(s.port.st.mean_path_delay_ns >= 0 && s.port.st.mean_path_delay_ns <= NS);
+    CHECK(s.port.have_parent);
+}
+
 int main(void)
 {
     RUN(test_round_trip);
@@ -582,5 +619,6 @@ int main(void)
     RUN(test_port_one_step_tai_and_better_master);
     RUN(test_port_sync_filter);
     RUN(test_port_rejections);
+    RUN(test_port_hostile_master);
     return UNIT_TEST_END();
 }

@@ -278,7 +278,12 @@ static void on_delay_resp(ptp_port_t *p, const ptp_msg_t *m)
         p->delay_count++;
     }
     int64_t med = median_delay(p);
-    p->st.mean_path_delay_ns = med < 0 ? 0 : med; /* software stamps can make it negative: no negative delay */
+    /*
+     * Software stamps can make it negative: no negative delay. Above 1 s it
+     * is no path but a master's nonsense; the bound also keeps every offset
+     * computed from it within int64.
+     */
+    p->st.mean_path_delay_ns = med < 0 ? 0 : med > NS_PER_S ? NS_PER_S : med;
     p->have_delay = true;
 }
 
