@@ -609,6 +609,39 @@ static void test_port_hostile_master(void)
     CHECK(s.port.have_parent);
 }
 
+/* The API before anything runs: argument checks, DISABLED, no clock. */
+static void test_api_without_stack(void)
+{
+    esp_smoltcp_ptp_status_t st;
+    CHECK_EQ(esp_smoltcp_ptp_get_status(&st), ESP_OK);
+    CHECK_EQ(st.state, ESP_SMOLTCP_PTP_STATE_DISABLED);
+    CHECK(!st.running);
+    CHECK_EQ(esp_smoltcp_ptp_get_status(NULL), ESP_ERR_INVALID_ARG);
+    int64_t t;
+    CHECK_EQ(esp_smoltcp_ptp_get_time(&t), ESP_ERR_INVALID_STATE);
+    CHECK_EQ(esp_smoltcp_ptp_get_time(NULL), ESP_ERR_INVALID_ARG);
+    CHECK_EQ(esp_smoltcp_ptp_deinit(), ESP_ERR_INVALID_STATE);
+    CHECK_EQ(esp_smoltcp_ptp_init(NULL), ESP_ERR_INVALID_ARG);
+    esp_smoltcp_ptp_config_t c = ESP_SMOLTCP_PTP_DEFAULT_CONFIG();
+    c.sync_filter = 3;
+    CHECK_EQ(esp_smoltcp_ptp_init(&c), ESP_ERR_INVALID_ARG);
+    c = (esp_smoltcp_ptp_config_t)ESP_SMOLTCP_PTP_DEFAULT_CONFIG();
+    c.announce_receipt_timeout = 1;
+    CHECK_EQ(esp_smoltcp_ptp_init(&c), ESP_ERR_INVALID_ARG);
+    c = (esp_smoltcp_ptp_config_t)ESP_SMOLTCP_PTP_DEFAULT_CONFIG();
+    c.transport = (esp_smoltcp_ptp_transport_t)7;
+    CHECK_EQ(esp_smoltcp_ptp_init(&c), ESP_ERR_INVALID_ARG);
+    c = (esp_smoltcp_ptp_config_t)ESP_SMOLTCP_PTP_DEFAULT_CONFIG();
+    c.lock_samples = 0;
+    CHECK_EQ(esp_smoltcp_ptp_init(&c), ESP_ERR_INVALID_ARG);
+    c = (esp_smoltcp_ptp_config_t)ESP_SMOLTCP_PTP_DEFAULT_CONFIG();
+    CHECK_EQ(esp_smoltcp_ptp_init(&c), ESP_ERR_INVALID_STATE); /* no stack, no interface: no MAC */
+    CHECK_EQ(esp_smoltcp_ptp_get_status(&st), ESP_OK);
+    CHECK_EQ(st.state, ESP_SMOLTCP_PTP_STATE_DISABLED);
+    CHECK(strcmp(esp_smoltcp_ptp_state_name(ESP_SMOLTCP_PTP_STATE_SLAVE), "SLAVE") == 0);
+    CHECK(strcmp(esp_smoltcp_ptp_state_name((esp_smoltcp_ptp_state_t)99), "UNKNOWN") == 0);
+}
+
 int main(void)
 {
     RUN(test_round_trip);
@@ -620,5 +653,6 @@ int main(void)
     RUN(test_port_sync_filter);
     RUN(test_port_rejections);
     RUN(test_port_hostile_master);
+    RUN(test_api_without_stack);
     return UNIT_TEST_END();
 }
