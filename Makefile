@@ -11,7 +11,7 @@ TSAN_BUILD ?= build/tsan
 PYTHON     ?= python3
 CMAKE_GEN  ?= -G Ninja
 
-.PHONY: all deps build demo test test-unit test-glue test-e2e test-asan test-tsan test-robust test-robust-all test-diff test-fuzz clean
+.PHONY: all deps build demo test test-unit test-glue test-e2e test-asan test-tsan test-robust test-robust-all test-diff test-interop test-fuzz clean
 
 all: build
 
@@ -39,19 +39,23 @@ test-glue: deps
 test-e2e: build
 	ESP_SMOLTCP_DEMO_BIN=$(CURDIR)/$(BUILD)/examples/eth_basic/eth_basic $(PYTHON) -m pytest -q tests/e2e
 
-# ASan+UBSan: unit tests and the whole e2e suite against the instrumented demo.
+# ASan+UBSan: unit tests, the whole e2e suite against the instrumented demo, the interop apps.
 test-asan: deps
 	$(call cmake_build,$(ASAN_BUILD),-DESP_SMOLTCP_SANITIZE=address)
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=0 ctest --output-on-failure
 	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	ESP_SMOLTCP_DEMO_BIN=$(CURDIR)/$(ASAN_BUILD)/examples/eth_basic/eth_basic $(PYTHON) -m pytest -q tests/e2e
+	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	ESP_SMOLTCP_INTEROP_DIR=$(CURDIR)/$(ASAN_BUILD)/tests/interop $(PYTHON) -m pytest -q tests/interop -m "not minute"
 
-# TSan: the threading of the runtime (poll task, RX thread, app threads) and the shim.
+# TSan: the threading of the runtime (poll task, RX thread, app threads) and the shim (e2e, interop).
 test-tsan: deps
 	$(call cmake_build,$(TSAN_BUILD),-DESP_SMOLTCP_SANITIZE=thread)
 	cd $(TSAN_BUILD) && ctest --output-on-failure
 	TSAN_OPTIONS=halt_on_error=1 \
 	ESP_SMOLTCP_DEMO_BIN=$(CURDIR)/$(TSAN_BUILD)/examples/eth_basic/eth_basic $(PYTHON) -m pytest -q tests/e2e
+	TSAN_OPTIONS=halt_on_error=1 \
+	ESP_SMOLTCP_INTEROP_DIR=$(CURDIR)/$(TSAN_BUILD)/tests/interop $(PYTHON) -m pytest -q tests/interop -m "not minute"
 
 # Robustness (fault matrix, floods, churn) without the slow cases; `make test-robust-all` has them.
 test-robust: build
@@ -64,11 +68,15 @@ test-robust-all: build
 test-diff: build
 	$(PYTHON) -m pytest -q tests/diff
 
+# Interop (tests/interop): mbedTLS on the stack vs openssl s_client/s_server; MQTT vs mosquitto.
+test-interop: build
+	ESP_SMOLTCP_INTEROP_DIR=$(CURDIR)/$(BUILD)/tests/interop $(PYTHON) -m pytest -q tests/interop
+
 # Replays of the fuzz seeds and fixed crashes, then 10 s of fuzzing per target.
 test-fuzz: fuzz-smoke
 	$(PYTHON) -m pytest -q fuzz
 
-test: test-glue test-unit test-e2e test-diff test-conformance test-robust test-fuzz test-asan test-tsan check-idf-ports
+test: test-glue test-unit test-e2e test-diff test-interop test-conformance test-robust test-fuzz test-asan test-tsan check-idf-ports
 	@echo "make test: all suites passed"
 
 clean:

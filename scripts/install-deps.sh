@@ -42,6 +42,10 @@ declare -a PKG_CHECKS=(
     "iputils-ping:/usr/bin/ping"
     "util-linux:unshare"
     "linuxptp:/usr/sbin/ptp4l"
+    "libmbedtls-dev:/usr/include/mbedtls/ssl.h"
+    "openssl:openssl"
+    "mosquitto:/usr/sbin/mosquitto"
+    "mosquitto-clients:mosquitto_sub"
 )
 
 have() {

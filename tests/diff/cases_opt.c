@@ -63,6 +63,29 @@ static void opt_keepalive(int fam)
     VAL("recv", read_n(c, &b, 1, 3000), 1);
 }
 
+/* The peer goes silent (its address disappears for 6 s): keep-alive probes go unanswered and
+ * the connection ends with ETIMEDOUT after KEEPIDLE + KEEPINTVL x KEEPCNT. */
+static void opt_keepalive_abort(int fam)
+{
+    int c = peer_open(fam, "hold 9000");
+    int one = 1, idle = 1, intvl = 1, cnt = 2;
+    OK("keepalive", setsockopt(c, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one)));
+    OK("idle", setsockopt(c, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle)));
+    OK("intvl", setsockopt(c, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl)));
+    OK("cnt", setsockopt(c, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt)));
+    struct timeval tv = {.tv_sec = 8};
+    OK("rcvtimeo", setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)));
+    char reply[32];
+    peer_query(fam, reply, sizeof(reply), "addr_gone 6000");
+    uint64_t t0 = now_ms();
+    char b[8];
+    ERR("recv", recv(c, b, sizeof(b), 0), ETIMEDOUT);
+    uint64_t took = now_ms() - t0;
+    EXPECT("after_probes", took >= 1500 && took <= 5500);
+    ANY("recv_again", recv(c, b, sizeof(b), MSG_DONTWAIT));
+    sleep_ms((unsigned)(6500 - (now_ms() - t0 < 6500 ? now_ms() - t0 : 6500))); /* the address is back */
+}
+
 static void opt_nodelay(int fam)
 {
     int s = sock(fam, SOCK_STREAM, 0), v;
@@ -310,6 +333,7 @@ static void opt_v6only_bind(int fam)
 const diff_case_def_t diff_cases_opt[] = {
     CASE_46(opt_reuseaddr),
     CASE_46(opt_keepalive),
+    CASE_46(opt_keepalive_abort),
     CASE_46(opt_nodelay),
     CASE_46(opt_timeouts),
     CASE_46(opt_linger),

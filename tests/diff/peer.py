@@ -39,6 +39,8 @@ Commands on 7000 (one line each; data = pattern byte i = i % 251):
   udp_send HOST PORT K SIZE  send K datagrams of SIZE to HOST:PORT from a fresh
                         socket, answer "sent LPORT" (a multicast HOST goes out
                         of the link to the dut)
+  addr_gone MS          answer "ok", then remove the address the command came to
+                        for MS ms: connections to it see silence (keep-alive)
   whoami                answer "ADDR PORT" of the client as the peer sees it
   ping                  answer "pong"
 
@@ -50,6 +52,7 @@ import hashlib
 import os
 import socket
 import struct
+import subprocess
 import sys
 import threading
 import time
@@ -67,6 +70,16 @@ def multicast_out(u, fam, host):
         u.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, mreqn)
     elif fam == socket.AF_INET6 and host.lower().startswith("ff"):
         u.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, socket.if_nametoindex(LINK))
+
+
+def take_address_away(addr, seconds):
+    """Delete addr (with its prefix) from LINK now and put it back after seconds."""
+    out = subprocess.run(["ip", "-o", "addr", "show", "dev", LINK], capture_output=True, text=True).stdout
+    cidr = next(w for line in out.splitlines() for w in line.split() if w.split("/")[0] == addr)
+    extra = ["nodad"] if ":" in addr else []
+    subprocess.run(["ip", "addr", "del", cidr, "dev", LINK], check=True)
+    threading.Timer(seconds, lambda: subprocess.run(["ip", "addr", "add", cidr, "dev", LINK, *extra],
+                                                    check=True)).start()
 
 
 def pattern(n, offset=0):
@@ -259,6 +272,13 @@ def handle(c, addr):
             u.close()
             c.sendall(f"sent {lport}\n".encode())
             c.close()
+        elif cmd == "addr_gone":
+            # answer first, then drop the address the client reached us on for MS ms:
+            # the peer goes silent (no RST, no ICMP) while the link and ARP/ND stay up
+            mine = norm(c.getsockname()[0])
+            c.sendall(b"ok\n")
+            c.close()
+            take_address_away(mine, int(a[0]) / 1000.0)
         elif cmd == "whoami":
             c.sendall(f"{norm(addr[0])} {addr[1]}\n".encode())
             c.close()

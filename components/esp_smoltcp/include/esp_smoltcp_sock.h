@@ -156,6 +156,13 @@ int esp_smoltcp_sock_pending(int h);
 
 int esp_smoltcp_sock_set_nodelay(int h, bool nodelay);
 int esp_smoltcp_sock_set_keepalive(int h, uint32_t interval_ms); /* 0 = off */
+/**
+ * TCP with keep-alive on: abort the connection (pending error ETIMEDOUT) after
+ * silence_ms without any packet from the peer — TCP_KEEPIDLE + TCP_KEEPINTVL ×
+ * TCP_KEEPCNT for the BSD shim. 0 = never. Combined with the user timeout, the
+ * shorter one applies. @return 0; -EBADF; -ENOPROTOOPT (not TCP).
+ */
+int esp_smoltcp_sock_set_keepalive_abort(int h, uint32_t silence_ms);
 int esp_smoltcp_sock_set_hop_limit(int h, uint8_t ttl);          /* 0 = default */
 
 /**

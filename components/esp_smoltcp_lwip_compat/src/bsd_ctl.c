@@ -14,26 +14,34 @@
 int compat_fcntl(int fd, int cmd, int arg)
 {
     compat_fd_t s;
-    int rc = fd_get(fd, &s);
+    int rc = fd_edit_begin(fd, &s);
     if (rc < 0) {
         return compat_fail(rc);
     }
+    bool write = false;
     switch (cmd) {
     case F_GETFL:
-        return O_RDWR | (s.nonblocking ? O_NONBLOCK : 0);
+        rc = O_RDWR | (s.nonblocking ? O_NONBLOCK : 0);
+        break;
     case F_SETFL:
         s.nonblocking = (arg & O_NONBLOCK) != 0;
-        fd_update(fd, &s);
-        return 0;
+        write = true;
+        break;
     case F_GETFD:
-        return s.cloexec ? FD_CLOEXEC : 0;
+        rc = s.cloexec ? FD_CLOEXEC : 0;
+        break;
     case F_SETFD:
         s.cloexec = (arg & FD_CLOEXEC) != 0;
-        fd_update(fd, &s);
-        return 0;
+        write = true;
+        break;
     default:
-        return compat_fail(-EINVAL);
+        rc = -EINVAL;
     }
+    int wrc = fd_edit_end(fd, write ? &s : NULL);
+    if (rc >= 0 && wrc < 0) {
+        rc = wrc; /* closed meanwhile */
+    }
+    return rc < 0 ? compat_fail(rc) : rc;
 }
 
 int compat_ioctl(int fd, long cmd, void *argp)
@@ -48,9 +56,12 @@ int compat_ioctl(int fd, long cmd, void *argp)
         if (!argp) {
             return compat_fail(-EFAULT);
         }
+        if ((rc = fd_edit_begin(fd, &s)) < 0) {
+            return compat_fail(rc);
+        }
         s.nonblocking = *(const int *)argp != 0;
-        fd_update(fd, &s);
-        return 0;
+        rc = fd_edit_end(fd, &s);
+        return rc < 0 ? compat_fail(rc) : 0;
     case FIONREAD:
         if (!argp) {
             return compat_fail(-EFAULT);

@@ -237,8 +237,11 @@ int compat_bind(int fd, const struct sockaddr *addr, socklen_t len)
 int compat_listen(int fd, int backlog)
 {
     compat_fd_t s;
-    int rc = fd_get(fd, &s);
-    if (rc == 0 && s.type != SOCK_STREAM) {
+    int rc = fd_edit_begin(fd, &s);
+    if (rc < 0) {
+        return compat_fail(rc);
+    }
+    if (s.type != SOCK_STREAM) {
         rc = -EOPNOTSUPP;
     }
     if (rc == 0) {
@@ -246,10 +249,9 @@ int compat_listen(int fd, int backlog)
         int n = backlog < 0 ? 1 : backlog >= COMPAT_MAX_BACKLOG ? COMPAT_MAX_BACKLOG : backlog + 1;
         rc = esp_smoltcp_sock_listen(s.handle, n);
     }
-    if (rc == 0 && !s.listening) {
-        s.listening = true;
-        fd_update(fd, &s);
-    }
+    s.listening = s.listening || rc == 0;
+    int wrc = fd_edit_end(fd, &s);
+    rc = rc < 0 ? rc : wrc;
     return rc < 0 ? compat_fail(rc) : 0;
 }
 
@@ -339,30 +341,36 @@ static int connect_again(compat_fd_t *s)
     return -EALREADY;
 }
 
-static int connect_stream(int fd, compat_fd_t *s, const struct sockaddr *addr, socklen_t len)
+/* The first connect() of a stream socket; it may block, so no edit lock is held. */
+static int connect_stream(int fd, const compat_fd_t *s, const struct sockaddr *addr, socklen_t len)
 {
     esp_smoltcp_endpoint_t ep;
     int rc = compat_sockaddr_to_ep(addr, len, s->family, COMPAT_SA_CONNECT, &ep);
     if (rc < 0) {
         return rc;
     }
-    if (s->connect_pending) {
-        rc = connect_again(s);
-        fd_update(fd, s);
-        return rc;
-    }
     if (s->family == AF_INET6 && s->v6only && ep.family == ESP_SMOLTCP_AF_INET) {
         return -ENETUNREACH;
     }
     rc = esp_smoltcp_sock_connect(s->handle, &ep, compat_timeout_of(s, true, 0));
-    if (rc == -EINPROGRESS) {
-        s->connect_pending = true; /* also when SO_SNDTIMEO ran out (Linux) */
-        fd_update(fd, s);
+    compat_fd_t now;
+    if (rc == -EINPROGRESS && fd_edit_begin(fd, &now) == 0) {
+        now.connect_pending = true; /* also when SO_SNDTIMEO ran out (Linux) */
+        fd_edit_end(fd, &now);
     }
     return rc;
 }
 
-static int connect_dgram(int fd, compat_fd_t *s, const struct sockaddr *addr, socklen_t len)
+/* A connect() after EINPROGRESS (never blocks); s is written back by the caller. */
+static int connect_stream_again(compat_fd_t *s, const struct sockaddr *addr, socklen_t len)
+{
+    esp_smoltcp_endpoint_t ep;
+    int rc = compat_sockaddr_to_ep(addr, len, s->family, COMPAT_SA_CONNECT, &ep);
+    return rc < 0 ? rc : connect_again(s);
+}
+
+/* UDP / raw connect (never blocks); s is written back by the caller. */
+static int connect_dgram(compat_fd_t *s, const struct sockaddr *addr, socklen_t len)
 {
     esp_smoltcp_endpoint_t ep;
     int rc;
@@ -370,7 +378,6 @@ static int connect_dgram(int fd, compat_fd_t *s, const struct sockaddr *addr, so
         memset(&ep, 0, sizeof(ep)); /* AF_UNSPEC dissolves the association (Linux, POSIX) */
         rc = esp_smoltcp_sock_connect(s->handle, &ep, 0);
         s->has_peer = false;
-        fd_update(fd, s);
         return rc;
     }
     rc = compat_sockaddr_to_ep(addr, len, s->family, COMPAT_SA_DGRAM, &ep);
@@ -391,7 +398,6 @@ static int connect_dgram(int fd, compat_fd_t *s, const struct sockaddr *addr, so
     if (rc == 0) {
         s->has_peer = true;
         s->peer = ep;
-        fd_update(fd, s);
     }
     return rc;
 }
@@ -399,36 +405,52 @@ static int connect_dgram(int fd, compat_fd_t *s, const struct sockaddr *addr, so
 int compat_connect(int fd, const struct sockaddr *addr, socklen_t len)
 {
     compat_fd_t s;
-    int rc = fd_get(fd, &s);
-    if (rc == 0) {
-        rc = s.type == SOCK_STREAM ? connect_stream(fd, &s, addr, len) : connect_dgram(fd, &s, addr, len);
+    int rc = fd_edit_begin(fd, &s);
+    if (rc < 0) {
+        return compat_fail(rc);
+    }
+    if (s.type == SOCK_STREAM && !s.connect_pending) {
+        fd_edit_end(fd, NULL);
+        rc = connect_stream(fd, &s, addr, len);
+    } else {
+        rc = s.type == SOCK_STREAM ? connect_stream_again(&s, addr, len) : connect_dgram(&s, addr, len);
+        int wrc = fd_edit_end(fd, &s);
+        rc = rc < 0 ? rc : wrc;
     }
     return rc < 0 ? compat_fail(rc) : 0;
 }
 
 /* ---- shutdown / close / names -------------------------------------------------------- */
 
-int compat_shutdown(int fd, int how)
+/* shutdown() on the state of an fd held for editing. */
+static int shutdown_locked(compat_fd_t *s, int how)
 {
-    compat_fd_t s;
-    int rc = fd_get(fd, &s);
-    if (rc < 0) {
-        return compat_fail(rc);
-    }
     int native = how == SHUT_RD ? ESP_SMOLTCP_SHUT_RD
                : how == SHUT_WR ? ESP_SMOLTCP_SHUT_WR
                : how == SHUT_RDWR ? ESP_SMOLTCP_SHUT_RDWR : -1;
     if (native < 0) {
-        return compat_fail(-EINVAL);
+        return -EINVAL;
     }
-    rc = esp_smoltcp_sock_shutdown(s.handle, native);
-    if (s.type != SOCK_STREAM) {
+    int rc = esp_smoltcp_sock_shutdown(s->handle, native);
+    if (s->type != SOCK_STREAM) {
         /* Datagrams: the stack shuts reading; writing is refused here. Linux shuts both
          * directions even of an unconnected socket, and still answers ENOTCONN. */
-        s.shut_wr = s.shut_wr || native != ESP_SMOLTCP_SHUT_RD;
-        fd_update(fd, &s);
-        rc = rc < 0 ? rc : s.has_peer ? 0 : -ENOTCONN;
+        s->shut_wr = s->shut_wr || native != ESP_SMOLTCP_SHUT_RD;
+        rc = rc < 0 ? rc : s->has_peer ? 0 : -ENOTCONN;
     }
+    return rc;
+}
+
+int compat_shutdown(int fd, int how)
+{
+    compat_fd_t s;
+    int rc = fd_edit_begin(fd, &s);
+    if (rc < 0) {
+        return compat_fail(rc);
+    }
+    rc = shutdown_locked(&s, how);
+    int wrc = fd_edit_end(fd, &s);
+    rc = rc < 0 ? rc : wrc;
     return rc < 0 ? compat_fail(rc) : 0;
 }
 

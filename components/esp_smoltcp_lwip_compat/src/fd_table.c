@@ -13,6 +13,17 @@ static struct {
 /* The fd table has its own small lock: it never waits on the stack. */
 static pthread_mutex_t fd_lock = PTHREAD_MUTEX_INITIALIZER;
 
+/* One edit lock per fd; they may wait on the stack (setsockopt), fd_lock never does. */
+static pthread_mutex_t edit_locks[COMPAT_FD_COUNT];
+static pthread_once_t edit_locks_once = PTHREAD_ONCE_INIT;
+
+static void edit_locks_init(void)
+{
+    for (int i = 0; i < COMPAT_FD_COUNT; i++) {
+        pthread_mutex_init(&edit_locks[i], NULL);
+    }
+}
+
 bool fd_in_range(int fd)
 {
     return fd >= COMPAT_FD_FIRST && fd < COMPAT_FD_FIRST + COMPAT_FD_COUNT;
@@ -101,4 +112,25 @@ void fd_defaults(compat_fd_t *s)
     s->mcast_hops6 = 1;   /* RFC 3493 §5.2 */
     s->mcast_loop = true;
     s->mcast_loop6 = true;
+}
+
+int fd_edit_begin(int fd, compat_fd_t *out)
+{
+    if (!fd_in_range(fd)) {
+        return foreign_fd_error(fd);
+    }
+    pthread_once(&edit_locks_once, edit_locks_init);
+    pthread_mutex_lock(&edit_locks[fd - COMPAT_FD_FIRST]);
+    int rc = fd_get(fd, out);
+    if (rc < 0) {
+        pthread_mutex_unlock(&edit_locks[fd - COMPAT_FD_FIRST]);
+    }
+    return rc;
+}
+
+int fd_edit_end(int fd, const compat_fd_t *in)
+{
+    int rc = in ? fd_update(fd, in) : 0;
+    pthread_mutex_unlock(&edit_locks[fd - COMPAT_FD_FIRST]);
+    return rc;
 }

@@ -63,6 +63,16 @@ int fd_alloc(const compat_fd_t *init);
 int fd_get(int fd, compat_fd_t *out);
 /** Update the state of fd (its handle stays). */
 int fd_update(int fd, const compat_fd_t *in);
+/**
+ * Read-modify-write of one fd's state, serialised against other writers of the
+ * same fd (two threads setting options at once must not lose an update):
+ * fd_edit_begin locks the fd's edit lock and copies its state; fd_edit_end
+ * writes it back (in != NULL; -EBADF if the fd was closed meanwhile) and
+ * unlocks. Never held across a blocking wait: a blocking call reads with
+ * fd_get and edits afterwards. On error fd_edit_begin holds nothing.
+ */
+int fd_edit_begin(int fd, compat_fd_t *out);
+int fd_edit_end(int fd, const compat_fd_t *in);
 /** Free fd; returns its handle or -EBADF. */
 int fd_free(int fd);
 /** Is fd in the shim's range (allocated or not)? */

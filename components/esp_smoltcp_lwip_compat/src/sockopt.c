@@ -105,6 +105,20 @@ static bool is_multicast(int family, const uint8_t *a)
 
 /* ---- native side --------------------------------------------------------------------- */
 
+/* Keep-alive as Linux: first probe after TCP_KEEPIDLE of idle time, the
+ * connection aborted (ETIMEDOUT) when the peer stays silent for KEEPIDLE +
+ * KEEPINTVL x KEEPCNT. smoltcp repeats probes at the idle interval. */
+static int apply_keepalive(const compat_fd_t *s)
+{
+    if (s->type != SOCK_STREAM) {
+        return 0;
+    }
+    uint32_t idle_ms = s->keepalive ? (uint32_t)s->keepidle_s * 1000 : 0;
+    uint32_t abort_ms = s->keepalive ? idle_ms + (uint32_t)s->keepintvl_s * (uint32_t)s->keepcnt * 1000 : 0;
+    int rc = esp_smoltcp_sock_set_keepalive(s->handle, idle_ms);
+    return rc < 0 ? rc : esp_smoltcp_sock_set_keepalive_abort(s->handle, abort_ms);
+}
+
 void compat_apply_options(const compat_fd_t *s)
 {
     int hops = s->family == AF_INET6 ? s->hops6 : s->ttl;
@@ -113,7 +127,7 @@ void compat_apply_options(const compat_fd_t *s)
         return;
     }
     esp_smoltcp_sock_set_nodelay(s->handle, s->nodelay);
-    esp_smoltcp_sock_set_keepalive(s->handle, s->keepalive ? (uint32_t)s->keepidle_s * 1000 : 0);
+    apply_keepalive(s);
     esp_smoltcp_sock_set_user_timeout(s->handle, s->user_timeout_ms);
 }
 
@@ -225,10 +239,7 @@ static int set_socket(compat_fd_t *s, int name, const void *val, socklen_t len)
     case SO_KEEPALIVE:
         if ((rc = int_arg(val, len, &v)) == 0) {
             s->keepalive = v != 0;
-            /* smoltcp probes after this much idle time; TCP_KEEPINTVL/CNT are kept for getsockopt. */
-            if (s->type == SOCK_STREAM) {
-                rc = esp_smoltcp_sock_set_keepalive(s->handle, s->keepalive ? (uint32_t)s->keepidle_s * 1000 : 0);
-            }
+            rc = apply_keepalive(s);
         }
         return rc;
     case SO_RCVTIMEO:
@@ -276,19 +287,19 @@ static int set_tcp(compat_fd_t *s, int name, const void *val, socklen_t len)
             return -EINVAL;
         }
         s->keepidle_s = v;
-        return s->keepalive ? esp_smoltcp_sock_set_keepalive(s->handle, (uint32_t)v * 1000) : 0;
+        return apply_keepalive(s);
     case TCP_KEEPINTVL:
         if (v < 1 || v > MAX_KEEPIDLE) {
             return -EINVAL;
         }
         s->keepintvl_s = v;
-        return 0;
+        return apply_keepalive(s);
     case TCP_KEEPCNT:
         if (v < 1 || v > MAX_KEEPCNT) {
             return -EINVAL;
         }
         s->keepcnt = v;
-        return 0;
+        return apply_keepalive(s);
     case TCP_USER_TIMEOUT:
         if (v < 0) {
             return -EINVAL;
@@ -432,7 +443,7 @@ static int set_ipv6(compat_fd_t *s, int name, const void *val, socklen_t len)
 int compat_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 {
     compat_fd_t s, before;
-    int rc = fd_get(fd, &s);
+    int rc = fd_edit_begin(fd, &s);
     if (rc < 0) {
         return compat_fail(rc);
     }
@@ -448,7 +459,7 @@ int compat_setsockopt(int fd, int level, int name, const void *val, socklen_t le
     } else {
         rc = -ENOPROTOOPT;
     }
-    if (rc == 0 && fd_update(fd, &s) < 0) {
+    if (fd_edit_end(fd, rc == 0 ? &s : NULL) < 0) {
         compat_leave_groups(&s, &before); /* closed meanwhile: undo a join */
         rc = -EBADF;
     }

@@ -15,6 +15,7 @@
 #include "loopback.h"
 #include "tx_checksum.h"
 #include "runtime.h"
+#include "tcp_rx_gate.h"
 
 static const char *TAG = "esp_smoltcp";
 
@@ -140,9 +141,15 @@ static bool dev_rx_next(void *ctx, const uint8_t **frame, size_t *len, uintptr_t
 {
     (void)ctx;
     frame_t f;
-    if (!frame_queue_pop(rt.rx_queue, &f)) {
-        return false;
-    }
+    do {
+        if (!frame_queue_pop(rt.rx_queue, &f)) {
+            return false;
+        }
+        if (tcp_rx_gate_admit(f.buf, f.len)) {
+            break;
+        }
+        f.release(f.release_ctx, f.buf); /* counted by the gate */
+    } while (true);
     uint32_t slot = rt.rx_inflight_next++ % 4;
     rt.rx_inflight[slot] = f;
     *frame = f.buf;
@@ -521,6 +528,7 @@ esp_err_t esp_smoltcp_get_stats(esp_smoltcp_iface_t iface, esp_smoltcp_stats_t *
         out->sockets_lingering += rt.socks[i].used && rt.socks[i].orphan;
     }
     out->socket_alloc_failures = rt.c.socket_alloc_failures;
+    out->tcp_syn_backlog_drops = rt.c.rx_drop_backlog_full;
     out->tcp_opened = rt.c.tcp_opened;
     out->tcp_closed_by_peer = rt.c.tcp_closed_by_peer;
     out->tcp_aborted = rt.c.tcp_aborted;

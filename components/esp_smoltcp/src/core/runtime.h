@@ -42,10 +42,12 @@ typedef struct {
     bool established_once;
     bool shut_rd, shut_wr;
     bool peer_fin_seen;
+    bool rst_seen;         /* a RST arrived for this connection (tcp_rx_gate.c) */
     int error;             /* pending error, positive errno */
     uint8_t last_state;    /* ESG_TCP_* seen at the last scan */
     uint64_t linger_deadline_us;
     uint32_t user_timeout_ms; /* TCP_USER_TIMEOUT, 0 = default */
+    uint32_t keepalive_abort_ms; /* keep-alive: abort after this much peer silence, 0 = never */
     uint8_t hop_limit;        /* raw: IP TTL / hop limit of sent packets, 0 = default */
     uint8_t only_family;      /* any-address binding of one family (AF_INET, v6-only), 0 = both */
     uint64_t connect_started_us;
@@ -58,6 +60,7 @@ typedef struct {
     atomic_uint_fast64_t rx_drop_no_buffer; /* reported by drivers: no pool buffer for a frame */
     atomic_uint_fast64_t loopback_frames, loopback_drops;
     uint64_t socket_alloc_failures;
+    uint64_t rx_drop_backlog_full;     /* SYNs a full listen backlog could not take (tcp_rx_gate.c) */
     uint64_t tcp_opened, tcp_closed_by_peer, tcp_aborted, tcp_linger_aborts;
     uint64_t polls, poll_wakeups;
     uint32_t sockets_open, sockets_high_water;
@@ -117,6 +120,10 @@ void rt_count_socket(int delta);
 
 /** Called by the poll task after every engine poll, under the lock (sock.c). */
 uint64_t sock_after_poll(uint64_t now_us);
+/** Is there a listener for local (address, port) with every backlog socket taken? Under the lock. */
+bool sock_listener_full(const esp_smoltcp_endpoint_t *local);
+/** A RST arrived for the connection local <- remote: remember it (ECONNRESET, not ETIMEDOUT). Under the lock. */
+void sock_note_rst(const esp_smoltcp_endpoint_t *local, const esp_smoltcp_endpoint_t *remote);
 /** Release every record (deinit), under the lock. */
 void sock_release_all(void);
 /** Wake handler token for a record. */

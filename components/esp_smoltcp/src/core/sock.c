@@ -67,6 +67,15 @@ static uint32_t connect_timeout_of(const sock_rec_t *r)
     return r->user_timeout_ms ? r->user_timeout_ms : CONNECT_TIMEOUT_MS;
 }
 
+/* Peer silence that ends an established connection: the shorter of the user
+ * timeout and the keep-alive abort (smoltcp's one timeout counts from the
+ * peer's last packet). 0 = never. */
+static uint32_t established_timeout_of(const sock_rec_t *r)
+{
+    uint32_t a = r->user_timeout_ms, b = r->keepalive_abort_ms;
+    return !a ? b : !b ? a : a < b ? a : b;
+}
+
 /* A socket without an engine socket (a listener) reads as CLOSED, never as stack garbage. */
 static bool tcp_info(const sock_rec_t *r, esg_tcp_info_t *info)
 {
@@ -272,7 +281,7 @@ static void tcp_observe(sock_rec_t *r, const esg_tcp_info_t *info)
         r->established_once = true;
         r->connecting = false;
         rt.c.tcp_opened++;
-        esg_tcp_set_timeout(rt.eng, r->eng_id, r->user_timeout_ms);
+        esg_tcp_set_timeout(rt.eng, r->eng_id, established_timeout_of(r));
     }
     if (r->established_once && !info->may_recv && st != ESG_TCP_CLOSED && !r->peer_fin_seen &&
         (st == ESG_TCP_CLOSE_WAIT || st == ESG_TCP_LAST_ACK || st == ESG_TCP_CLOSING || st == ESG_TCP_TIME_WAIT)) {
@@ -284,7 +293,8 @@ static void tcp_observe(sock_rec_t *r, const esg_tcp_info_t *info)
             r->connecting = false;
             r->error = r->error ? r->error : connect_error(r);
         } else if (r->established_once && !(r->peer_fin_seen && r->shut_wr) && !r->orphan) {
-            r->error = ECONNRESET;
+            /* smoltcp closes on a RST or when its timeout (keep-alive, user timeout) runs out */
+            r->error = r->rst_seen || !established_timeout_of(r) ? ECONNRESET : ETIMEDOUT;
             rt.c.tcp_aborted++;
         }
     }
@@ -472,6 +482,48 @@ int esp_smoltcp_sock_listen(int h, int backlog)
 }
 
 /* The listener slot i holds an accepted connection: replace it with a fresh listener. */
+void sock_note_rst(const esp_smoltcp_endpoint_t *local, const esp_smoltcp_endpoint_t *remote)
+{
+    size_t alen = local->family == ESP_SMOLTCP_AF_INET ? 4 : 16;
+    for (int h = 0; h < rt.cfg.max_sockets; h++) {
+        sock_rec_t *r = &rt.socks[h];
+        esg_tcp_info_t info;
+        if (!r->used || r->type != ESP_SMOLTCP_SOCK_TCP || r->eng_id < 0 || r->local.port != local->port ||
+            esg_tcp_get_info(rt.eng, r->eng_id, &info) != ESG_OK) {
+            continue;
+        }
+        if (info.remote.port == remote->port && info.remote.family == remote->family &&
+            memcmp(info.remote.addr, remote->addr, alen) == 0) {
+            r->rst_seen = true;
+            return;
+        }
+    }
+}
+
+bool sock_listener_full(const esp_smoltcp_endpoint_t *local)
+{
+    for (int h = 0; h < rt.cfg.max_sockets; h++) {
+        const sock_rec_t *r = &rt.socks[h];
+        if (!r->used || r->orphan || r->backlog == 0 || r->local.port != local->port) {
+            continue;
+        }
+        bool any = r->local.family == ESP_SMOLTCP_AF_UNSPEC;
+        if (!(any ? (!r->only_family || r->only_family == local->family)
+                  : (r->local.family == local->family && memcmp(r->local.addr, local->addr, 16) == 0))) {
+            continue;
+        }
+        for (int i = 0; i < r->backlog; i++) {
+            esg_tcp_info_t info;
+            if (r->listen_ids[i] >= 0 && esg_tcp_get_info(rt.eng, r->listen_ids[i], &info) == ESG_OK &&
+                info.state == ESG_TCP_LISTEN) {
+                return false;
+            }
+        }
+        return true;
+    }
+    return false;
+}
+
 static void refill_listener(sock_rec_t *r, int i)
 {
     int id = open_engine_tcp(r->rx_len, r->tx_len, &r->listen_rx[i], &r->listen_tx[i]);
@@ -1446,7 +1498,22 @@ int esp_smoltcp_sock_set_user_timeout(int h, uint32_t timeout_ms)
     if (rc == 0) {
         r->user_timeout_ms = timeout_ms;
         if (r->eng_id >= 0 && (r->connecting || r->established_once)) {
-            esg_tcp_set_timeout(rt.eng, r->eng_id, r->established_once ? timeout_ms : connect_timeout_of(r));
+            esg_tcp_set_timeout(rt.eng, r->eng_id, r->established_once ? established_timeout_of(r) : connect_timeout_of(r));
+        }
+    }
+    rt_unlock();
+    return rc;
+}
+
+int esp_smoltcp_sock_set_keepalive_abort(int h, uint32_t silence_ms)
+{
+    rt_lock();
+    sock_rec_t *r = rec_of(h);
+    int rc = !r ? -EBADF : r->type != ESP_SMOLTCP_SOCK_TCP ? -ENOPROTOOPT : 0;
+    if (rc == 0) {
+        r->keepalive_abort_ms = silence_ms;
+        if (r->eng_id >= 0 && r->established_once) {
+            esg_tcp_set_timeout(rt.eng, r->eng_id, established_timeout_of(r));
         }
     }
     rt_unlock();
