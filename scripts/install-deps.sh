@@ -41,6 +41,7 @@ declare -a PKG_CHECKS=(
     "tcpdump:/usr/bin/tcpdump"
     "iputils-ping:/usr/bin/ping"
     "util-linux:unshare"
+    "linuxptp:/usr/sbin/ptp4l"
     "libmbedtls-dev:/usr/include/mbedtls/ssl.h"
     "openssl:openssl"
     "mosquitto:/usr/sbin/mosquitto"

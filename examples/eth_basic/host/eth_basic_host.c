@@ -4,6 +4,11 @@
  * HTTP /dl/N — on Linux.
  *
  *   eth_basic --tap tap0 [--port 80] [--mac 02:..] [--static A.B.C.D/LEN --gw G --dns D]
+ *             [--ptp l2|udp4 [--ptp-domain N] [--ptp-report-ms MS]]
+ *
+ * --ptp: run the PTP slave (esp_smoltcp_ptp.h) over Ethernet or UDP/IPv4; its state
+ * changes and a status line every MS (default 1000) are logged ("ptp: ...",
+ * see ptp_monitor.h) and /stats gets a "ptp" object.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -15,6 +20,7 @@
 #include "esp_smoltcp.h"
 #include "esp_smoltcp_tap.h"
 #include "http_server.h"
+#include "ptp_monitor.h"
 
 static volatile sig_atomic_t stop_requested;
 
@@ -41,14 +47,22 @@ static size_t stats_json(char *buf, size_t len)
         ", \"sockets_open\": %" PRIu32 ", \"sockets_high_water\": %" PRIu32 ", \"sockets_lingering\": %" PRIu32
         ", \"socket_alloc_failures\": %" PRIu64 ", \"tcp_syn_backlog_drops\": %" PRIu64 ", \"tcp_open\": %" PRIu32 ", \"tcp_opened\": %" PRIu64
         ", \"tcp_closed_by_peer\": %" PRIu64 ", \"tcp_aborted\": %" PRIu64 ", \"tcp_linger_aborts\": %" PRIu64
-        ", \"polls\": %" PRIu64 ", \"poll_wakeups\": %" PRIu64 "}",
+        ", \"polls\": %" PRIu64 ", \"poll_wakeups\": %" PRIu64 ", \"ptp\": ",
         s.rx_frames, s.tx_frames, s.rx_bytes, s.tx_bytes, s.rx_drop_pool_empty, s.rx_drop_queue_full, s.rx_drop_runt,
         s.rx_drop_bad_ip_header, s.rx_drop_bad_ip_checksum, s.rx_drop_bad_l4_header, s.rx_drop_bad_l4_checksum,
         s.rx_drop_martian, s.loopback_frames, s.loopback_drops, s.tx_failures, s.rx_pool_capacity, s.rx_pool_in_use, s.rx_pool_high_water, s.rx_queue_high_water,
         s.sockets_open, s.sockets_high_water, s.sockets_lingering, s.socket_alloc_failures, s.tcp_syn_backlog_drops,
         s.sockets_open,
         s.tcp_opened, s.tcp_closed_by_peer, s.tcp_aborted, s.tcp_linger_aborts, s.polls, s.poll_wakeups);
-    return n < 0 ? 0 : (size_t)n;
+    if (n < 0 || (size_t)n + 2 >= len) {
+        return n < 0 ? 0 : (size_t)n;
+    }
+    size_t m = (size_t)n + ptp_monitor_json(buf + n, len - (size_t)n - 1);
+    if (m + 1 < len) {
+        buf[m++] = '}';
+        buf[m] = 0;
+    }
+    return m;
 }
 
 static int parse_mac(const char *s, uint8_t mac[6])
@@ -68,7 +82,8 @@ static int parse_mac(const char *s, uint8_t mac[6])
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: eth_basic --tap IFNAME [--port N] [--mac MAC] [--static ADDR/LEN [--gw GW] [--dns DNS]]\n");
+    fprintf(stderr, "usage: eth_basic --tap IFNAME [--port N] [--mac MAC] [--static ADDR/LEN [--gw GW] [--dns DNS]]\n"
+                    "                 [--ptp l2|udp4 [--ptp-domain N] [--ptp-report-ms MS]]\n");
 }
 
 int main(int argc, char **argv)
@@ -79,6 +94,8 @@ int main(int argc, char **argv)
     uint8_t mac[6];
     bool have_mac = false;
     esp_smoltcp_config_t cfg = ESP_SMOLTCP_DEFAULT_CONFIG();
+    const char *ptp = NULL;
+    int ptp_domain = 0, ptp_report_ms = 1000;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -104,12 +121,18 @@ int main(int argc, char **argv)
             cfg.static_gateway = v;
         } else if (strcmp(a, "--dns") == 0) {
             cfg.static_dns = v;
+        } else if (strcmp(a, "--ptp") == 0) {
+            ptp = v;
+        } else if (strcmp(a, "--ptp-domain") == 0) {
+            ptp_domain = atoi(v);
+        } else if (strcmp(a, "--ptp-report-ms") == 0) {
+            ptp_report_ms = atoi(v);
         } else {
             usage();
             return 2;
         }
     }
-    if (!tap || port <= 0 || port > 65535) {
+    if (!tap || port <= 0 || port > 65535 || ptp_domain < 0 || ptp_domain > 255 || ptp_report_ms <= 0) {
         usage();
         return 2;
     }
@@ -129,6 +152,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "eth_basic: start failed: %s\n", esp_err_to_name(err));
         return 1;
     }
+    /* PTP starts with the interface; over UDP its Delay_Reqs wait for the address (the static one is at once). */
+    if (ptp && ptp_monitor_start(ptp, (uint8_t)ptp_domain, (uint32_t)ptp_report_ms) != 0) {
+        esp_smoltcp_deinit();
+        return 1;
+    }
     while (!stop_requested && esp_smoltcp_wait_for_ip(ESP_SMOLTCP_IFACE_ETH, 500) != ESP_OK) {
     }
     if (!stop_requested) {
@@ -142,7 +170,7 @@ int main(int argc, char **argv)
             return 1;
         }
     }
-    char json[2048];
+    char json[4096];
     stats_json(json, sizeof(json));
     printf("stats: %s\n", json);
     fflush(stdout);

@@ -184,7 +184,7 @@ static void *connection(void *arg)
             extra_len = extra_len > body_len ? extra_len - (size_t)body_len : 0;
             extra += body_len < (uint64_t)(have - head_len) ? body_len : (uint64_t)(have - head_len);
         } else if (strcmp(method, "GET") == 0 && strcmp(path, "/stats") == 0) {
-            char body[2048];
+            char body[4096];
             c.cfg->stats_json(body, sizeof(body));
             ok = respond(c.fd, 200, "OK", "application/json", body, close_after);
         } else {

@@ -11,6 +11,7 @@
 #include "esp_log.h"
 #include "ip_config.h"
 #include "l2tap.h"
+#include "udp_stamp.h"
 #include "loopback.h"
 #include "tx_checksum.h"
 #include "runtime.h"
@@ -72,6 +73,7 @@ static void input_frame(const frame_t *f)
     if (l2tap_input(f)) {
         return; /* a tapped EtherType (never IP): copied to its taps and released */
     }
+    udp_stamp_rx(f); /* PTP over UDP: stamps of watched datagrams (one atomic load otherwise) */
     frame_check_result_t r = frame_check(f->buf, f->len, !rt.dev->rx_checksums_verified);
     if (r != FRAME_OK) {
         count_drop(r);
@@ -173,6 +175,7 @@ static int dev_tx(void *ctx, uint8_t *frame, size_t len)
     if (loopback_divert(frame, len)) {
         return 0;
     }
+    udp_stamp_tx(frame, len);
     esp_err_t err = rt.dev->transmit(rt.dev, frame, len);
     if (err != ESP_OK) {
         atomic_fetch_add_explicit(&rt.c.tx_failures, 1, memory_order_relaxed);
