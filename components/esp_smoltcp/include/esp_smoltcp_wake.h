@@ -4,8 +4,10 @@
  * driver's semaphore to UART and other drivers, which signal it with
  * stop_socket_select(). The handle is the calling thread's own wake event —
  * the one its blocking socket calls (recv, accept, poll ...) wait on.
+ * A wake makes the thread's current (or next) esp_smoltcp_sock_poll() return
+ * with what is ready, possibly nothing; other blocking calls just re-check.
  *
- * Target (FreeRTOS) only.
+ * All ports; the ISR variant on FreeRTOS only.
  */
 #pragma once
 

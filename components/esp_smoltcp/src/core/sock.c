@@ -11,6 +11,7 @@
 
 #include "esp_log.h"
 #include "runtime.h"
+#include "wake_marks.h"
 
 static const char *TAG = "esp_smoltcp_sock";
 
@@ -1248,6 +1249,7 @@ int esp_smoltcp_sock_poll(esp_smoltcp_pollfd_t *fds, size_t n, uint32_t timeout_
         return -ENOMEM;
     }
     int ready = 0;
+    bool interrupted = false;
     rt_lock();
     for (;;) {
         ready = 0;
@@ -1257,7 +1259,7 @@ int esp_smoltcp_sock_poll(esp_smoltcp_pollfd_t *fds, size_t n, uint32_t timeout_
             ready += fds[i].revents != 0;
         }
         uint64_t now = os_now_us();
-        if (ready || timeout_ms == 0 || now >= deadline) {
+        if (ready || interrupted || timeout_ms == 0 || now >= deadline) {
             break;
         }
         for (size_t i = 0; i < n; i++) {
@@ -1283,6 +1285,9 @@ int esp_smoltcp_sock_poll(esp_smoltcp_pollfd_t *fds, size_t n, uint32_t timeout_
             if (h >= 0 && h < rt.cfg.max_sockets) {
                 waitq_remove(&rt.socks[h].waiters, &ws[i]);
             }
+        }
+        if (wake_take_mark(ev)) {
+            interrupted = true; /* another driver's fd is ready (VFS select): report what we have */
         }
     }
     rt_unlock();

@@ -17,6 +17,7 @@
 #include "esp_smoltcp.h"
 #include "esp_smoltcp_mcast.h"
 #include "esp_smoltcp_sock.h"
+#include "esp_smoltcp_wake.h"
 #include "unit_test.h"
 
 /* ---- null netdev ------------------------------------------------------------ */
@@ -425,6 +426,64 @@ static void test_mcast_membership_counts(void)
     CHECK_EQ(esp_smoltcp_mcast_leave(eth, ESP_SMOLTCP_AF_INET, many[ESP_SMOLTCP_MCAST_MAX_GROUPS]), ESP_OK);
 }
 
+/* VFS select over sockets + a UART: the UART driver wakes the selecting
+ * thread through its wake handle, and poll must return (0) instead of going
+ * back to sleep because no socket is ready. */
+typedef struct {
+    int h;
+    uint32_t timeout_ms;
+    bool wake_first;
+    _Atomic(void *) handle;
+    int rc;
+    uint64_t took_ms;
+} poll_job_t;
+
+static void *poll_job(void *arg)
+{
+    poll_job_t *j = arg;
+    atomic_store(&j->handle, esp_smoltcp_thread_wake_handle());
+    while (j->wake_first && atomic_load(&j->handle) != NULL) {
+        usleep(1000); /* the main thread wakes us before we poll, then clears handle */
+    }
+    esp_smoltcp_pollfd_t p = {.handle = j->h, .events = ESP_SMOLTCP_POLLIN};
+    uint64_t t0 = ms_now();
+    j->rc = esp_smoltcp_sock_poll(&p, 1, j->timeout_ms);
+    j->took_ms = ms_now() - t0;
+    return NULL;
+}
+
+static void test_poll_interrupted_by_wake(void)
+{
+    int u = esp_smoltcp_sock_open(ESP_SMOLTCP_SOCK_UDP, NULL);
+    esp_smoltcp_endpoint_t ep = ep4(127, 0, 0, 1, 5020);
+    CHECK_EQ(esp_smoltcp_sock_bind(u, &ep, false), 0);
+    for (int first = 0; first < 2; first++) {
+        poll_job_t j = {.h = u, .timeout_ms = 5000, .wake_first = first};
+        pthread_t t;
+        CHECK_EQ(pthread_create(&t, NULL, poll_job, &j), 0);
+        void *h;
+        while (!(h = atomic_load(&j.handle))) {
+            usleep(1000);
+        }
+        if (!first) {
+            usleep(100000); /* the thread is asleep in poll now */
+        }
+        esp_smoltcp_thread_wake(h);
+        atomic_store(&j.handle, NULL);
+        pthread_join(t, NULL);
+        CHECK_EQ(j.rc, 0);
+        CHECK(j.took_ms < 2000);
+    }
+    /* Without a wake, poll still waits for its timeout. */
+    poll_job_t j = {.h = u, .timeout_ms = 300};
+    pthread_t t;
+    CHECK_EQ(pthread_create(&t, NULL, poll_job, &j), 0);
+    pthread_join(t, NULL);
+    CHECK_EQ(j.rc, 0);
+    CHECK(j.took_ms >= 290);
+    esp_smoltcp_sock_close(u);
+}
+
 static void test_idle_stack_sleeps(void)
 {
     esp_smoltcp_stats_t a, b;
@@ -473,6 +532,7 @@ int main(void)
     RUN(test_self_connect_over_own_address);
     RUN(test_table_exhaustion_recovers);
     RUN(test_mcast_membership_counts);
+    RUN(test_poll_interrupted_by_wake);
     RUN(test_idle_stack_sleeps);
 
     esp_smoltcp_stats_t st;

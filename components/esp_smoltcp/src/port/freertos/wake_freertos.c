@@ -1,22 +1,12 @@
-/* esp_smoltcp_wake.h on FreeRTOS: the handle is the thread's os_event_t. */
+/* esp_smoltcp_wake.h from an ISR on FreeRTOS (the task-level calls are in core/wake.c). */
 #include "esp_smoltcp_wake.h"
 #include "os_freertos.h"
-
-void *esp_smoltcp_thread_wake_handle(void)
-{
-    return os_thread_event();
-}
-
-void esp_smoltcp_thread_wake(void *handle)
-{
-    if (handle) {
-        os_event_set(handle);
-    }
-}
+#include "wake_marks.h"
 
 void esp_smoltcp_thread_wake_from_isr(void *handle, void *woken)
 {
     if (handle) {
+        wake_mark(handle);
         os_event_set_from_isr(handle, woken);
     }
 }
