@@ -78,3 +78,96 @@ def test_slaac_and_rdnss_from_dnsmasq_router(bed, start_demo, dnsmasq_for):
     res = curl_download(bed, 2_000_000, host=f"[{addr}]")
     assert res["code"] == 200 and res["size"] == 2_000_000 and res["sha256"] == pattern_sha256(2_000_000)
     assert "ipv6 slaac: " + addr + "/64 assigned" in "\n".join(demo.stderr), demo.output()
+
+
+def test_short_valid_lifetime_expires_and_router_lifetime_zero(bed, start_demo):
+    """RA (scapy) with valid 6 s / preferred 3 s: preferred, then deprecated, then removed on
+    time (no longer answered); router lifetime 0 in a later RA removes the default route."""
+    demo = start_demo(bed)
+    t0 = time.monotonic()
+    send_ra(bed, prefix=PREFIX, valid=6, preferred=3, lifetime=300)
+    st = wait_stats(bed, lambda s: any(a["addr"].startswith("2001:db8:1:") and a["state"] == "preferred"
+                                       for a in v6(s)["addrs"]), 5, "address preferred")
+    addr = expected_global(st)
+    assert v6(st)["router"] and v6(st)["router_lifetime"] > 200, st["ipv6"]
+    assert ping6(bed, addr, 1).returncode == 0
+    st = wait_stats(bed, lambda s: (addr_entry(s, addr) or {}).get("state") == "deprecated", 6, "deprecated")
+    assert time.monotonic() - t0 >= 2.5
+    st = wait_stats(bed, lambda s: addr_entry(s, addr) is None, 6, "address removed")
+    gone = time.monotonic() - t0
+    assert 5.5 <= gone <= 8.5, f"removed after {gone:.1f} s, valid lifetime 6 s"
+    assert f"ipv6 slaac: {addr}/64 valid lifetime expired, removed" in "\n".join(demo.stderr)
+    bed.peer(["ip", "-6", "neigh", "flush", "dev", bed.peer_veth], check=False)
+    assert ping6(bed, addr, 2).returncode != 0, "an expired address still answers"
+
+    send_ra(bed, lifetime=0)
+    st = wait_stats(bed, lambda s: v6(s)["router"] == "", 5, "default route removed")
+    assert "lifetime 0, default route removed" in "\n".join(demo.stderr), demo.output()
+
+
+def test_two_hour_rule_keeps_a_long_lifetime(bed, start_demo):
+    """RFC 4862 §5.5.3 e): an RA with valid 10 s for an address with a day left does not cut it
+    below two hours."""
+    start_demo(bed)
+    send_ra(bed, prefix=PREFIX, valid=86400, preferred=3600, lifetime=300)
+    st = wait_stats(bed, lambda s: any(a["addr"].startswith("2001:db8:1:") and a["state"] == "preferred"
+                                       for a in v6(s)["addrs"]), 5, "address preferred")
+    addr = expected_global(st)
+    send_ra(bed, prefix=PREFIX, valid=10, preferred=5, lifetime=300)
+    time.sleep(0.5)
+    a = addr_entry(get_stats(bed), addr)
+    assert a and 7190 <= a["valid"] <= 7200 and a["preferred"] <= 5, a
+
+
+def test_stateless_dhcpv6_dns_without_rdnss(bed, start_demo, dnsmasq_for):
+    """RA (scapy) with the O flag and no RDNSS; dnsmasq answers the Information-Request with
+    a DNS server that appears nowhere else."""
+    dm = dnsmasq_for(bed, extra_args=[f"--dhcp-range={PREFIX},static,64",
+                                      "--dhcp-option=option6:dns-server,[2001:db8:1::53]"])
+    start_demo(bed)
+    send_ra(bed, prefix=PREFIX, other=True, lifetime=300)
+    st = wait_stats(bed, lambda s: "2001:db8:1::53" in v6(s)["dns"], 10, "DHCPv6 DNS server")
+    assert st["dns_servers"] == [bed.peer_ip, "2001:db8:1::53"], st["dns_servers"]
+    log = dm.log()
+    assert re.search(r"DHCPINFORMATION-REQUEST", log), log[-3000:]
+    # One exchange, no retransmission storm.
+    assert log.count("DHCPINFORMATION-REQUEST") <= 2, log[-3000:]
+
+
+def test_duplicate_address_is_refused_and_logged(bed, start_demo):
+    """A peer that already owns the address answers the DAD solicitation: the stack never uses
+    the address, says so in the log and in /stats, and does not answer for it."""
+    demo = start_demo(bed)
+    defender = bed.run_peer([sys.executable, RA_PEER, "defend", bed.peer_veth, "8"],
+                            stdout=__import__("subprocess").PIPE, text=True)
+    time.sleep(1.5)  # scapy's sniffer up
+    send_ra(bed, prefix=PREFIX, lifetime=300)
+    st = wait_stats(bed, lambda s: any(a["state"] == "duplicate" for a in v6(s)["addrs"]), 6, "duplicate")
+    addr = expected_global(st)
+    assert addr_entry(st, addr)["state"] == "duplicate"
+    out, _ = defender.communicate(timeout=20)
+    assert addr in out, out
+    assert re.search(rf"ipv6 dad: duplicate address {re.escape(addr)} refused", "\n".join(demo.stderr)), demo.output()
+    # More RAs do not bring it back.
+    send_ra(bed, prefix=PREFIX, lifetime=300)
+    time.sleep(1.5)
+    assert addr_entry(get_stats(bed), addr)["state"] == "duplicate"
+
+
+def test_router_solicitations_are_bounded_and_idle_stack_sleeps(bed, start_demo):
+    """No router: exactly 3 router solicitations about 4 s apart, then silence; the idle stack
+    with SLAAC on does not poll (the smoltcp SLAAC spin is gone)."""
+    with bed.capture("icmp6 and ip6[40] == 133", name="rs.pcap") as cap:
+        demo = start_demo(bed)
+        time.sleep(13)
+    out = bed.peer(["tcpdump", "-nn", "-tt", "-r", cap.path], check=False).stdout
+    times = [float(line.split()[0]) for line in out.splitlines() if "router solicitation" in line]
+    assert len(times) == 3, out
+    gaps = [b - a for a, b in zip(times, times[1:])]
+    assert all(3.5 <= g <= 4.5 for g in gaps), gaps
+    p0 = get_stats(bed)["polls"]
+    time.sleep(5)
+    p1 = get_stats(bed)["polls"]
+    # Two /stats requests cost some polls each; a spinning task would show thousands.
+    assert p1 - p0 < 60, (p0, p1)
+    assert demo.proc.poll() is None
