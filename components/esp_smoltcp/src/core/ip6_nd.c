@@ -27,6 +27,18 @@ static bool is_unspecified(const uint8_t a[16])
     return memcmp(a, zero, 16) == 0;
 }
 
+static bool has_option(const uint8_t *o, size_t len, uint8_t type)
+{
+    while (len >= 8 && o[1] != 0 && (size_t)o[1] * 8 <= len) {
+        if (o[0] == type) {
+            return true;
+        }
+        len -= (size_t)o[1] * 8;
+        o += (size_t)o[1] * 8;
+    }
+    return false;
+}
+
 static void parse_ra_options(const uint8_t *o, size_t len, nd_msg_t *out)
 {
     while (len >= 8) {
@@ -85,7 +97,10 @@ bool nd_parse(const uint8_t *f, size_t len, nd_msg_t *out)
         parse_ra_options(icmp + 16, plen - 16, out);
         return true;
     case ICMP6_NS:
-        if (plen < 24 || !is_unspecified(out->src)) {
+        /* RFC 4861 §7.1.1: from :: only to a solicited-node group and without a source
+         * link-layer address option. */
+        if (plen < 24 || !is_unspecified(out->src) || ip[24] != 0xff || ip[25] != 0x02 || ip[35] != 0x01 ||
+            ip[36] != 0xff || has_option(icmp + 24, plen - 24, 1)) {
             return false;
         }
         out->kind = ND_NS_DAD;

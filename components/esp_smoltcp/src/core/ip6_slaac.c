@@ -144,6 +144,23 @@ static void send_dad_ns(const uint8_t target[16])
     rt_transmit(f, sizeof(f));
 }
 
+/* Defend an address against another node's DAD probe: smoltcp would answer the probe's source,
+ * ::, which cannot be sent (RFC 4861 §7.2.4: to all-nodes, S=0, O=1). */
+static void send_defending_na(const uint8_t target[16])
+{
+    static const uint8_t all_nodes[16] = {0xff, 0x02, [15] = 0x01};
+    uint8_t f[54 + 32];
+    size_t o = nd_header(f, target, all_nodes, 32);
+    memset(f + o, 0, 32);
+    f[o] = 136;
+    f[o + 4] = 0x20; /* Override */
+    memcpy(f + o + 8, target, 16);
+    f[o + 24] = 2; /* target link-layer address option */
+    f[o + 25] = 1;
+    memcpy(f + o + 26, rt.mac, 6);
+    rt_transmit(f, sizeof(f));
+}
+
 /* ---- state ------------------------------------------------------------------- */
 
 void ip6_start(uint64_t now)
@@ -374,6 +391,10 @@ static void handle(const nd_msg_t *m, uint64_t now)
         slaac_addr_t *a = find_addr(m->target);
         if (a && a->state == A_TENTATIVE) { /* RFC 4862 §5.4.3: another node's DAD for it */
             on_conflict(m->target, m->src_mac, "DAD solicitation");
+        } else if (esg_iface_has_addr(rt.eng, ESG_AF_INET6, m->target) && memcmp(m->src_mac, rt.mac, 6) != 0) {
+            char b[40];
+            ESP_LOGI(TAG, "ipv6 dad: defending %s", ip6_fmt(m->target, b));
+            send_defending_na(m->target);
         }
         break;
     }
