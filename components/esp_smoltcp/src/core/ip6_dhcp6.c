@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "esp_log.h"
-#include "ip6_slaac.h"
+#include "ip6_nd.h"
 #include "runtime.h"
 
 static const char *TAG = "esp_smoltcp";

@@ -1,5 +1,6 @@
 #include "ip6_nd.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #define ETH_HDR 14
@@ -116,4 +117,38 @@ bool nd_parse(const uint8_t *f, size_t len, nd_msg_t *out)
     default:
         return false;
     }
+}
+
+char *ip6_fmt(const uint8_t a[16], char *buf)
+{
+    uint16_t w[8];
+    for (int i = 0; i < 8; i++) {
+        w[i] = (uint16_t)(a[2 * i] << 8 | a[2 * i + 1]);
+    }
+    int best = -1, best_len = 1; /* RFC 5952 §4.2.2: a single zero group is not compressed */
+    for (int i = 0; i < 8;) {
+        int j = i;
+        while (j < 8 && w[j] == 0) {
+            j++;
+        }
+        if (j - i > best_len) {
+            best = i;
+            best_len = j - i;
+        }
+        i = j == i ? i + 1 : j;
+    }
+    char *p = buf;
+    for (int i = 0; i < 8; i++) {
+        if (i == best) {
+            p += sprintf(p, "::");
+            i += best_len - 1;
+            continue;
+        }
+        if (i > 0 && i != best + best_len) {
+            *p++ = ':';
+        }
+        p += sprintf(p, "%x", w[i]);
+    }
+    *p = 0;
+    return buf;
 }

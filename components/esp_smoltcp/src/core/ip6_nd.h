@@ -55,3 +55,6 @@ typedef struct {
  * are skipped.
  */
 bool nd_parse(const uint8_t *frame, size_t len, nd_msg_t *out);
+
+/** RFC 5952 text of an IPv6 address into buf (>= 40 bytes); returns buf. */
+char *ip6_fmt(const uint8_t a[16], char *buf);

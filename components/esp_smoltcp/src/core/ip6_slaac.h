@@ -34,5 +34,3 @@ bool ip6_has_global(void);
 void ip6_get_info(uint64_t now_us, esp_smoltcp_ip6_info_t *out);
 /** RDNSS servers now valid, in advertised order; returns the count (<= max). */
 size_t ip6_rdnss_servers(uint8_t (*out)[16], size_t max);
-/** RFC 5952 text of an IPv6 address into buf (>= 40 bytes); returns buf. */
-char *ip6_fmt(const uint8_t a[16], char *buf);
