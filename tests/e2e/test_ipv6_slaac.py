@@ -77,6 +77,9 @@ def test_slaac_and_rdnss_from_dnsmasq_router(bed, start_demo, dnsmasq_for):
     assert r.returncode == 0 and "3 received" in r.stdout, r.stdout + r.stderr
     res = curl_download(bed, 2_000_000, host=f"[{addr}]")
     assert res["code"] == 200 and res["size"] == 2_000_000 and res["sha256"] == pattern_sha256(2_000_000)
+    # The same PF_INET6 listener (IPV6_V6ONLY=0, as esp_http_server opens it) serves IPv4 too.
+    res = curl_download(bed, 300_000)
+    assert res["code"] == 200 and res["sha256"] == pattern_sha256(300_000)
     assert "ipv6 slaac: " + addr + "/64 assigned" in "\n".join(demo.stderr), demo.output()
 
 
