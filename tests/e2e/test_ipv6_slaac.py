@@ -174,3 +174,32 @@ def test_router_solicitations_are_bounded_and_idle_stack_sleeps(bed, start_demo)
     # Two /stats requests cost some polls each; a spinning task would show thousands.
     assert p1 - p0 < 60, (p0, p1)
     assert demo.proc.poll() is None
+
+
+def test_dhcpv6_retransmits_with_doubling_timeout(bed, start_demo):
+    """No DHCPv6 server: Information-Requests to ff02::1:2 from port 546, the first within 1 s
+    of the RA (INF_MAX_DELAY), then about 1, 2, 4 s apart (RFC 8415 §15, ±10 %), one
+    transaction id, Elapsed Time growing, DNS servers asked for in the Option Request."""
+    start_demo(bed)
+    with bed.capture("(udp and dst port 547) or (icmp6 and ip6[40] == 134)", name="dhcp6.pcap") as cap:
+        time.sleep(0.5)
+        send_ra(bed, other=True, lifetime=300)
+        time.sleep(11)  # up to 1 s delay + 1.1 + 2.2 + 4.4 s: four requests, the fifth at ~16 s
+    from scapy.all import (DHCP6_InfoRequest, DHCP6OptElapsedTime, DHCP6OptOptReq, ICMPv6ND_RA, IPv6,  # noqa: E402
+                           UDP, rdpcap)
+    cap_pkts = rdpcap(cap.path)
+    t_ra = [float(p.time) for p in cap_pkts if ICMPv6ND_RA in p][0]
+    pkts = [p for p in cap_pkts if DHCP6_InfoRequest in p]
+    assert len(pkts) == 4, [(round(float(p.time) - t_ra, 3), p[DHCP6OptElapsedTime].elapsedtime) for p in pkts]
+    assert all(p[IPv6].dst == "ff02::1:2" and p[UDP].sport == 546 and p[IPv6].src.startswith("fe80:")
+               for p in pkts)
+    assert len({p[DHCP6_InfoRequest].trid for p in pkts}) == 1
+    assert 23 in pkts[0][DHCP6OptOptReq].reqopts
+    times = [float(p.time) for p in pkts]
+    assert 0 <= times[0] - t_ra < 1.1, times[0] - t_ra  # INF_MAX_DELAY
+    gaps = [b - a for a, b in zip(times, times[1:])]
+    for gap, rt in zip(gaps, (1, 2, 4)):
+        assert 0.85 * rt <= gap <= 1.15 * rt + 0.1, gaps
+    elapsed = [p[DHCP6OptElapsedTime].elapsedtime for p in pkts]
+    # hundredths of a second since the first request: about 0, 100, 300, 700
+    assert elapsed[0] == 0 and elapsed == sorted(elapsed) and 600 <= elapsed[-1] <= 800, elapsed

@@ -147,7 +147,9 @@ static void send_request(uint64_t now)
     if (esg_iface_get_addr(rt.eng, ESG_AF_INET6, 0, ll, &prefix) != ESG_OK) {
         return;
     }
-    esg_udp_send(rt.eng, c.sock, m, n, &to, ll);
+    if (esg_udp_send(rt.eng, c.sock, m, n, &to, ll) >= 0) {
+        rt_kick(); /* queued in the socket: the engine sends it at the next poll, which must come now */
+    }
 }
 
 static void take_reply(const uint8_t *m, size_t len, uint64_t now)
