@@ -128,9 +128,12 @@ def test_stateless_dhcpv6_dns_without_rdnss(bed, start_demo, dnsmasq_for):
     dm = dnsmasq_for(bed, extra_args=[f"--dhcp-range={PREFIX},static,64",
                                       "--dhcp-option=option6:dns-server,[2001:db8:1::53]"])
     start_demo(bed)
+    sockets_before = get_stats(bed)["sockets_open"]
     send_ra(bed, prefix=PREFIX, other=True, lifetime=300)
     st = wait_stats(bed, lambda s: "2001:db8:1::53" in v6(s)["dns"], 10, "DHCPv6 DNS server")
     assert st["dns_servers"] == [bed.peer_ip, "2001:db8:1::53"], st["dns_servers"]
+    # The client's engine socket is given back after the Reply (until the refresh).
+    assert st["sockets_open"] == sockets_before, (sockets_before, st["sockets_open"])
     log = dm.log()
     assert re.search(r"DHCPINFORMATION-REQUEST", log), log[-3000:]
     # One exchange, no retransmission storm.

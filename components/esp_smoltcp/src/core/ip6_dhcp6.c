@@ -62,21 +62,24 @@ static uint64_t jitter(uint64_t t)
     return span ? t - t / 10 + os_random_u64() % span : t;
 }
 
+static void close_socket(void);
+
 static bool open_socket(void)
 {
     size_t mem = esg_dgram_buffer_mem_size(2, BUF * 2);
     c.rx_mem = malloc(mem);
     c.tx_mem = malloc(mem);
-    if (c.rx_mem && c.tx_mem) {
-        c.sock = esg_udp_open(rt.eng, c.rx_mem, mem, 2, c.tx_mem, mem, 2);
+    int id = c.rx_mem && c.tx_mem ? esg_udp_open(rt.eng, c.rx_mem, mem, 2, c.tx_mem, mem, 2) : ESG_ERR_NOMEM;
+    if (id >= 0) {
+        c.sock = id;
+        rt_count_socket(+1);
     }
     esg_endpoint_t local = {.family = ESG_AF_UNSPEC, .port = CLIENT_PORT};
-    if (c.sock < 0 || esg_udp_bind(rt.eng, c.sock, &local) != ESG_OK) {
+    if (id < 0 || esg_udp_bind(rt.eng, c.sock, &local) != ESG_OK) {
         ESP_LOGW(TAG, "dhcpv6: no socket for the client");
-        dhcp6_stop();
+        close_socket();
         return false;
     }
-    rt_count_socket(+1);
     return true;
 }
 
@@ -97,14 +100,22 @@ void dhcp6_request(uint64_t now)
     c.next_tx = now + os_random_u64() % INF_MAX_DELAY_US; /* §18.2.6: random delay first */
 }
 
-void dhcp6_stop(void)
+/* Give the engine socket back (after a Reply: it is needed again only at the refresh). */
+static void close_socket(void)
 {
     if (c.sock >= 0 && rt.eng) {
         esg_socket_remove(rt.eng, c.sock);
         rt_count_socket(-1);
     }
+    c.sock = -1;
     free(c.rx_mem);
     free(c.tx_mem);
+    c.rx_mem = c.tx_mem = NULL;
+}
+
+void dhcp6_stop(void)
+{
+    close_socket();
     memset(&c, 0, sizeof(c));
     c.sock = -1;
 }
@@ -195,6 +206,7 @@ static void take_reply(const uint8_t *m, size_t len, uint64_t now)
              ndns ? ip6_fmt(dns[0], b) : "", (unsigned)irt);
     c.next_tx = NEVER;
     c.refresh_at = irt == UINT32_MAX ? NEVER : now + (uint64_t)irt * SEC;
+    close_socket();
     if (changed) {
         dns_rebuild_servers();
     }
@@ -208,14 +220,14 @@ uint64_t dhcp6_after_poll(uint64_t now)
     uint8_t m[BUF];
     size_t full;
     int n;
-    while ((n = esg_udp_recv(rt.eng, c.sock, m, sizeof(m), false, &full, NULL, NULL)) >= 0) {
+    while (c.sock >= 0 && (n = esg_udp_recv(rt.eng, c.sock, m, sizeof(m), false, &full, NULL, NULL)) >= 0) {
         take_reply(m, (size_t)n, now);
     }
     if (c.refresh_at != NEVER && now >= c.refresh_at) {
         c.active = false; /* §18.2.6: ask again after the Information Refresh Time */
         dhcp6_request(now);
     }
-    if (c.next_tx != NEVER && now >= c.next_tx) {
+    if (c.next_tx != NEVER && now >= c.next_tx && c.sock >= 0) {
         if (!c.started) {
             c.started = now;
         }
