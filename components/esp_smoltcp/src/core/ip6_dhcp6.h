@@ -4,8 +4,8 @@
  * started when a router advertisement sets the O (or M) flag. Retransmits
  * per RFC 8415 §15 (INF_TIMEOUT 1 s doubling to INF_MAX_RT 3600 s) and asks
  * again after the Information Refresh Time. Runs in the poll task over a
- * glue UDP socket (it takes one of the max_sockets engine sockets while it
- * runs). Core lock held for every call.
+ * glue UDP socket, which takes one of the max_sockets engine sockets from
+ * the first request to the Reply. Core lock held for every call.
  */
 #pragma once
 
