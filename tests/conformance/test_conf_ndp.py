@@ -96,9 +96,6 @@ def test_ndp_na_has_override_flag(ag):
 
 
 @pytest.mark.rfc("RFC 4861 §7.2.4 (DAD)", "RFC 4862 §5.4.3")
-@pytest.mark.xfail(strict=True, reason="smoltcp answers a DAD probe (source ::) with an NA addressed to the "
-                   "probe's source, the unspecified address, which cannot be sent: nothing goes out and the "
-                   "duplicate is not defended (RFC 4861 §7.2.4: multicast to ff02::1 with S=0)")
 def test_ndp_dad_ns_answered_to_all_nodes(ag):
     """A DAD probe (source ::) for the stack's address is answered with an NA to all-nodes, S=0."""
     r = na_of(ag, ns(src="::", sllao=False))
@@ -271,14 +268,11 @@ def owns(ag, addr, tries=3):
 
 
 @pytest.mark.rfc("RFC 4862 §5.5.3", "RFC 4861 §6.3.4")
-@pytest.mark.xfail(strict=True, reason=(
-    "SLAAC is off by default: smoltcp 0.13.1's SLAAC keeps a past router-solicitation deadline "
-    "after three unanswered solicitations and the poll task spins (glue test "
-    "upstream_slaac_busy_poll); autoconfiguration moves into the C runtime with issue 8"))
 def test_ndp_unsolicited_ra_forms_slaac_address(ag):
-    """An unsolicited RA with an autonomous /64 prefix gives the stack prefix::ff:fe00:2, which answers pings."""
+    """An unsolicited RA with an autonomous /64 prefix gives the stack prefix::ff:fe00:2, which answers pings
+    (after duplicate address detection: one NS from ::, then 1 s of silence)."""
     ag.send([ra("2001:db8:1::")])
-    time.sleep(0.3)
+    time.sleep(1.3)
     assert owns(ag, "2001:db8:1::ff:fe00:2"), "no SLAAC address formed from the RA"
     assert answers_at(ag, "2001:db8:1::ff:fe00:2", 800), "the SLAAC address does not answer pings"
 

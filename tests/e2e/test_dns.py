@@ -3,7 +3,9 @@ compared with what the Linux resolver answers for the same queries.
 
 The server comes from the DHCP lease (dnsmasq option 6) or from static config.
 Cases: A and AAAA for one name, A only, AAAA only, several A records, NXDOMAIN,
-a dead first server, no server answering at all (bounded time, EAI_AGAIN).
+a dead first server, no server answering at all (bounded time, EAI_AGAIN); and the
+same queries over an IPv6 server learned from router advertisements (RDNSS) with a
+SLAAC address, where AF_UNSPEC puts AAAA first as Linux does (RFC 6724).
 """
 from __future__ import annotations
 
@@ -117,3 +119,25 @@ def test_no_server_answers_gives_eai_again_in_bounded_time(bed, tool):
     a = ours[("both.esst.test", 4)]
     assert a["rc"] == "EAI_AGAIN", a
     assert 4000 <= a["ms"] < 8000, a
+
+
+def test_resolver_over_rdnss_server_with_slaac_matches_linux(bed, tool):
+    """No IPv4 DNS server at all: the only server is dnsmasq's IPv6 address from the RA's RDNSS
+    option. With a global IPv6 address both sides order AF_UNSPEC answers IPv6 first."""
+    bed.start_dnsmasq(extra_args=RECORDS + [f"--listen-address={bed.peer_ip6}", "--enable-ra",
+                                            "--dhcp-range=2001:db8:1::,ra-only,64,2h",
+                                            f"--dhcp-option=option6:dns-server,[{bed.peer_ip6}]"])
+    ours, _ = run_tool(bed, tool, ["--static", f"{STATIC_IP}/24", "--gw", bed.peer_ip, "--wait", "both"], QUERIES)
+    theirs = linux_answers(bed, QUERIES)
+    for q in QUERIES:
+        a, b = ours[q], theirs[q]
+        if b["rc"] == "EAI_NODATA":
+            assert a["rc"] == "EAI_NONAME", (q, a, b)
+            continue
+        assert a["rc"] == b["rc"], (q, a, b)
+        if q[1] == 0 and a["rc"] == "OK":
+            assert a["addrs"] == b["addrs"], (q, a, b)  # the order too
+        else:
+            assert sorted(a["addrs"]) == sorted(b["addrs"]), (q, a, b)
+        assert a["ms"] < 5000, (q, a)
+    assert ours[("both.esst.test", 0)]["addrs"][0] == "2001:db8:1::50"

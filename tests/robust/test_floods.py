@@ -125,8 +125,9 @@ def test_listener_recovers_after_spoofed_syns(make_bed, start_demo, hping3):
 
 
 # Was a spin: smoltcp 0.13.1's SLAAC keeps a past deadline after three unanswered router
-# solicitations, which shows whenever a socket (here the half-open one) has a timer. SLAAC is
-# now off by default; glue test upstream_slaac_busy_poll documents the upstream bug.
+# solicitations, which shows whenever a socket (here the half-open one) has a timer. smoltcp's
+# SLAAC is never on now (glue test upstream_slaac_busy_poll documents the upstream bug); the
+# runtime's own (ip6_slaac.c, on by default) sends its three solicitations in this window too.
 def test_no_busy_poll_after_unresolvable_syn(make_bed, start_demo, hping3):
     bed = make_bed(shaped=False)
     demo = start_demo(bed)

@@ -1,7 +1,7 @@
 /*
  * Resolve names through the stack (DHCP or static DNS) with the BSD netdb
  * API, as an IDF app would, and print one JSON line per query:
- *   resolve_tool --tap tap0 [--static A/LEN --gw G --dns "D1,D2"] NAME:FAMILY ...
+ *   resolve_tool --tap tap0 [--static A/LEN --gw G --dns "D1,D2"] [--wait v4|v6|both] NAME:FAMILY ...
  * FAMILY is 4, 6 or 0 (AF_UNSPEC). Used by tests/e2e/test_dns.py, which
  * compares the answers with the Linux resolver's for the same queries.
  */
@@ -45,6 +45,7 @@ int main(int argc, char **argv)
     setvbuf(stdout, NULL, _IOLBF, 0);
     esp_smoltcp_config_t cfg = ESP_SMOLTCP_DEFAULT_CONFIG();
     const char *tap = NULL;
+    esp_smoltcp_ip_wait_t wait = ESP_SMOLTCP_WAIT_IPV4;
     int i = 1;
     for (; i + 1 < argc && strncmp(argv[i], "--", 2) == 0; i += 2) {
         if (strcmp(argv[i], "--tap") == 0) {
@@ -56,11 +57,17 @@ int main(int argc, char **argv)
             cfg.static_gateway = argv[i + 1];
         } else if (strcmp(argv[i], "--dns") == 0) {
             cfg.static_dns = argv[i + 1];
+        } else if (strcmp(argv[i], "--wait") == 0) {
+            /* v6 / both: also wait for a SLAAC address (IPv6 answers then sort first, RFC 6724) */
+            wait = strcmp(argv[i + 1], "v6") == 0     ? ESP_SMOLTCP_WAIT_IPV6_GLOBAL
+                   : strcmp(argv[i + 1], "both") == 0 ? ESP_SMOLTCP_WAIT_BOTH
+                                                      : ESP_SMOLTCP_WAIT_IPV4;
         }
     }
     esp_smoltcp_netdev_t *dev;
     if (!tap || esp_smoltcp_init_with_config(&cfg) != ESP_OK || esp_smoltcp_tap_create(tap, NULL, &dev) != ESP_OK ||
-        esp_smoltcp_attach_netdev(dev) != ESP_OK || esp_smoltcp_wait_for_ip(ESP_SMOLTCP_IFACE_ETH, 20000) != ESP_OK) {
+        esp_smoltcp_attach_netdev(dev) != ESP_OK ||
+        esp_smoltcp_wait_for_ip_kind(ESP_SMOLTCP_IFACE_ETH, wait, 20000) != ESP_OK) {
         fprintf(stderr, "resolve_tool: stack did not come up\n");
         return 1;
     }

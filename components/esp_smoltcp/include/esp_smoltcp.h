@@ -48,7 +48,8 @@ typedef struct {
     const char *static_netmask; /* "255.255.255.0", NULL when static_ip has /len */
     const char *static_gateway; /* NULL or "" for none */
     const char *static_dns;     /* "198.18.0.1,198.18.0.53", NULL or "" for none */
-    bool ipv6_slaac;            /* form SLAAC addresses from router adverts */
+    bool ipv6_slaac;            /* router discovery + SLAAC addresses, default route, RDNSS (C, RFC 4861/4862/8106) */
+    bool ipv6_dhcp6;            /* stateless DHCPv6 for DNS servers when a router sets the O/M flag (needs ipv6_slaac) */
     int poll_task_priority;
     size_t poll_task_stack;
     int poll_task_core;         /* -1: no affinity */
@@ -82,11 +83,27 @@ esp_err_t esp_smoltcp_init_with_config(const esp_smoltcp_config_t *cfg);
 esp_err_t esp_smoltcp_attach_netdev(esp_smoltcp_netdev_t *dev);
 
 /**
- * Wait until the interface has an IPv4 address.
+ * Wait until the interface has an IPv4 address
+ * (= esp_smoltcp_wait_for_ip_kind(iface, ESP_SMOLTCP_WAIT_IPV4, timeout_ms)).
  * @return ESP_OK; ESP_ERR_TIMEOUT; ESP_ERR_INVALID_ARG (unknown iface);
  *         ESP_ERR_INVALID_STATE (nothing attached).
  */
 esp_err_t esp_smoltcp_wait_for_ip(esp_smoltcp_iface_t iface, uint32_t timeout_ms);
+
+/** What esp_smoltcp_wait_for_ip_kind() waits for. */
+typedef enum {
+    ESP_SMOLTCP_WAIT_IPV4 = 1,        /* an IPv4 address (DHCP lease or static) */
+    ESP_SMOLTCP_WAIT_IPV6_GLOBAL = 2, /* a SLAAC address that passed duplicate address detection */
+    ESP_SMOLTCP_WAIT_EITHER = 3,      /* whichever comes first */
+    ESP_SMOLTCP_WAIT_BOTH = 4,        /* both */
+} esp_smoltcp_ip_wait_t;
+
+/**
+ * Wait until the interface has the address(es) `what` asks for.
+ * @return ESP_OK (also at once when already there); ESP_ERR_TIMEOUT;
+ *         ESP_ERR_INVALID_ARG (unknown iface or `what`); ESP_ERR_INVALID_STATE (nothing attached).
+ */
+esp_err_t esp_smoltcp_wait_for_ip_kind(esp_smoltcp_iface_t iface, esp_smoltcp_ip_wait_t what, uint32_t timeout_ms);
 
 /** IPv4 settings of an interface, addresses as 4 bytes in network order. */
 typedef struct {
@@ -101,6 +118,38 @@ typedef struct {
 
 /** @return ESP_OK; ESP_ERR_INVALID_ARG; ESP_ERR_INVALID_STATE. */
 esp_err_t esp_smoltcp_get_ip4_info(esp_smoltcp_iface_t iface, esp_smoltcp_ip4_info_t *out);
+
+/** IPv6 address states (RFC 4862). */
+typedef enum {
+    ESP_SMOLTCP_IP6_TENTATIVE = 0,  /* duplicate address detection running, not used yet */
+    ESP_SMOLTCP_IP6_PREFERRED = 1,  /* in use */
+    ESP_SMOLTCP_IP6_DEPRECATED = 2, /* preferred lifetime over: still valid, still answered */
+    ESP_SMOLTCP_IP6_DUPLICATE = 3,  /* another node has it: refused, never used */
+} esp_smoltcp_ip6_state_t;
+
+#define ESP_SMOLTCP_IP6_MAX_ADDRS 3 /* link-local + 2 SLAAC */
+
+typedef struct {
+    uint8_t addr[16];
+    uint8_t prefix_len;
+    esp_smoltcp_ip6_state_t state;
+    uint32_t valid_s;     /* seconds left; UINT32_MAX = infinite */
+    uint32_t preferred_s;
+} esp_smoltcp_ip6_addr_t;
+
+/** IPv6 settings of an interface: addrs[0] is the link-local address. */
+typedef struct {
+    uint8_t addr_count;
+    esp_smoltcp_ip6_addr_t addrs[ESP_SMOLTCP_IP6_MAX_ADDRS];
+    bool has_router;          /* default route via router (link-local) */
+    uint8_t router[16];
+    uint32_t router_lifetime_s;
+    uint8_t dns_count;        /* servers learned by RDNSS, then DHCPv6 */
+    uint8_t dns[3][16];
+} esp_smoltcp_ip6_info_t;
+
+/** @return ESP_OK; ESP_ERR_INVALID_ARG; ESP_ERR_INVALID_STATE (nothing attached). */
+esp_err_t esp_smoltcp_get_ip6_info(esp_smoltcp_iface_t iface, esp_smoltcp_ip6_info_t *out);
 
 /**
  * Called when an interface gets an IPv4 address (first lease, renewal with a

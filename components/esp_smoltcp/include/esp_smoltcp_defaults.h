@@ -28,12 +28,17 @@
 #endif
 
 /* ---- IPv6 ------------------------------------------------------------------ */
-/* Off unless asked for: smoltcp 0.13.1's SLAAC makes the poll task spin when no router answers
- * (docs/architecture.md, "Workarounds"). */
-#if defined(CONFIG_ESP_SMOLTCP_IPV6_SLAAC)
-#define ESP_SMOLTCP_DEFAULT_IPV6_SLAAC true
-#else
+/* SLAAC and DHCPv6 are done in C by the runtime (smoltcp's own SLAAC stays off: it spins,
+ * docs/architecture.md "Workarounds"). On by default; Kconfig can turn them off. */
+#if defined(ESP_PLATFORM) && !defined(CONFIG_ESP_SMOLTCP_IPV6_SLAAC)
 #define ESP_SMOLTCP_DEFAULT_IPV6_SLAAC false
+#else
+#define ESP_SMOLTCP_DEFAULT_IPV6_SLAAC true
+#endif
+#if defined(ESP_PLATFORM) && !defined(CONFIG_ESP_SMOLTCP_IPV6_DHCPV6)
+#define ESP_SMOLTCP_DEFAULT_IPV6_DHCP6 false
+#else
+#define ESP_SMOLTCP_DEFAULT_IPV6_DHCP6 true
 #endif
 
 /* ---- sizes (Kconfig value when set, else the host default) ------------------ */
@@ -128,6 +133,7 @@
         .static_gateway = ESP_SMOLTCP_DEFAULT_STATIC_GATEWAY,          \
         .static_dns = ESP_SMOLTCP_DEFAULT_STATIC_DNS,                  \
         .ipv6_slaac = ESP_SMOLTCP_DEFAULT_IPV6_SLAAC,                  \
+        .ipv6_dhcp6 = ESP_SMOLTCP_DEFAULT_IPV6_DHCP6,                  \
         .poll_task_priority = ESP_SMOLTCP_DEFAULT_POLL_TASK_PRIORITY,  \
         .poll_task_stack = ESP_SMOLTCP_DEFAULT_POLL_TASK_STACK,        \
         .poll_task_core = ESP_SMOLTCP_DEFAULT_POLL_TASK_CORE,          \

@@ -113,6 +113,8 @@ void esg_set_wake_handler(void (*handler)(uintptr_t token));
 int esg_iface_add_addr(esg_engine_t *eng, uint8_t family, const uint8_t *addr, uint8_t prefix);
 /** Remove every address of family (ESG_AF_UNSPEC: all) but the IPv6 link-local one. */
 void esg_iface_clear_addrs(esg_engine_t *eng, uint8_t family);
+/** Remove addr (any prefix length); ESG_ERR_INVAL when the interface does not have it. */
+int esg_iface_remove_addr(esg_engine_t *eng, uint8_t family, const uint8_t *addr);
 /** Address number index of family; ESG_ERR_INVAL past the end. */
 int esg_iface_get_addr(esg_engine_t *eng, uint8_t family, unsigned index, uint8_t *addr,
                        uint8_t *prefix);

@@ -277,6 +277,26 @@ pub unsafe extern "C" fn esg_iface_clear_addrs(eng: *mut Engine, family: u8) {
     }
 }
 
+/// Remove one address (any prefix length). ESG_ERR_INVAL when it is not there.
+#[no_mangle]
+pub unsafe extern "C" fn esg_iface_remove_addr(eng: *mut Engine, family: u8, addr: *const u8) -> i32 {
+    ret((|| {
+        let e = engine(eng)?;
+        let a = addr_from_c(family, addr)?;
+        let mut found = false;
+        e.iface.update_ip_addrs(|addrs| {
+            let before = addrs.len();
+            addrs.retain(|c| c.address() != a);
+            found = addrs.len() != before;
+        });
+        if found {
+            Ok(ESG_OK)
+        } else {
+            Err(ESG_ERR_INVAL)
+        }
+    })())
+}
+
 #[no_mangle]
 pub unsafe extern "C" fn esg_iface_get_addr(
     eng: *mut Engine,

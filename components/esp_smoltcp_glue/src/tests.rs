@@ -1208,9 +1208,18 @@ fn iface_addresses() {
         assert_eq!(esg_iface_add_addr(e, ESG_AF_INET6, IP6_A.as_ptr(), 64), ESG_OK);
         assert!(esg_iface_has_addr(e, ESG_AF_INET6, IP6_A.as_ptr()));
         assert_eq!(esg_iface_add_addr(e, ESG_AF_INET, [10, 0, 0, 1].as_ptr(), 8), ESG_OK);
-        // 4 addresses (iface-max-addr-count-4), the link-local one included
+        // 6 addresses (iface-max-addr-count-6: loopback, IPv4, link-local and SLAAC ones)
+        assert_eq!(esg_iface_add_addr(e, ESG_AF_INET, [10, 0, 0, 3].as_ptr(), 8), ESG_OK);
+        assert_eq!(esg_iface_add_addr(e, ESG_AF_INET, [10, 0, 0, 4].as_ptr(), 8), ESG_OK);
         assert_eq!(esg_iface_add_addr(e, ESG_AF_INET, [10, 0, 0, 2].as_ptr(), 8), ESG_ERR_NOSLOT);
         assert!(!esg_iface_has_addr(e, ESG_AF_INET, [10, 0, 0, 2].as_ptr()));
+        // one address removed, the others kept; removing it again is an error
+        assert_eq!(esg_iface_remove_addr(e, ESG_AF_INET, [10, 0, 0, 4].as_ptr()), ESG_OK);
+        assert!(!esg_iface_has_addr(e, ESG_AF_INET, [10, 0, 0, 4].as_ptr()));
+        assert!(esg_iface_has_addr(e, ESG_AF_INET, [10, 0, 0, 3].as_ptr()));
+        assert_eq!(esg_iface_remove_addr(e, ESG_AF_INET, [10, 0, 0, 4].as_ptr()), ESG_ERR_INVAL);
+        assert_eq!(esg_iface_remove_addr(e, ESG_AF_INET, [10, 0, 0, 3].as_ptr()), ESG_OK);
+        assert_eq!(esg_iface_remove_addr(e, ESG_AF_INET, null()), ESG_ERR_INVAL);
         assert_eq!(esg_iface_get_addr(e, ESG_AF_INET, 0, null_mut(), null_mut()), ESG_ERR_INVAL);
         let mut a = [0u8; 16];
         assert_eq!(esg_iface_get_addr(e, ESG_AF_INET, 1, a.as_mut_ptr(), null_mut()), ESG_OK, "prefix may be NULL");

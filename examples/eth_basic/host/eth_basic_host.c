@@ -4,6 +4,7 @@
  * HTTP /dl/N — on Linux.
  *
  *   eth_basic --tap tap0 [--port 80] [--mac 02:..] [--static A.B.C.D/LEN --gw G --dns D]
+ *             [--ipv6 on|off] [--dhcp6 on|off] [--wait v4|v6|either|both] [--listen6 on|off]
  *             [--ptp l2|udp4 [--ptp-domain N] [--ptp-report-ms MS]]
  *
  * --ptp: run the PTP slave (esp_smoltcp_ptp.h) over Ethernet or UDP/IPv4; its state
@@ -17,7 +18,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <arpa/inet.h>
+
 #include "esp_smoltcp.h"
+#include "esp_smoltcp_dns.h"
 #include "esp_smoltcp_tap.h"
 #include "http_server.h"
 #include "ptp_monitor.h"
@@ -28,6 +32,61 @@ static void on_signal(int sig)
 {
     (void)sig;
     stop_requested = 1;
+}
+
+static const char *ip6_state_name(esp_smoltcp_ip6_state_t s)
+{
+    static const char *names[] = {"tentative", "preferred", "deprecated", "duplicate"};
+    return (unsigned)s < 4 ? names[s] : "?";
+}
+
+/* "ipv4" and "ipv6" objects: every address with its state and lifetime, routers, DNS servers. */
+static int addrs_json(char *buf, size_t len)
+{
+    char a[INET6_ADDRSTRLEN], g[INET6_ADDRSTRLEN];
+    size_t n = 0;
+#define OUT(...)                                                                            \
+    do {                                                                                     \
+        int k_ = snprintf(buf + n, n < len ? len - n : 0, __VA_ARGS__);                      \
+        n += k_ > 0 ? (size_t)k_ : 0;                                                        \
+    } while (0)
+    esp_smoltcp_ip4_info_t v4;
+    if (esp_smoltcp_get_ip4_info(ESP_SMOLTCP_IFACE_ETH, &v4) == ESP_OK && v4.has_addr) {
+        inet_ntop(AF_INET, v4.addr, a, sizeof(a));
+        inet_ntop(AF_INET, v4.gateway, g, sizeof(g));
+        OUT(", \"ipv4\": {\"addr\": \"%s\", \"prefix\": %u, \"gw\": \"%s\"}", a, v4.prefix_len,
+            v4.has_gateway ? g : "");
+    }
+    esp_smoltcp_ip6_info_t v6;
+    if (esp_smoltcp_get_ip6_info(ESP_SMOLTCP_IFACE_ETH, &v6) == ESP_OK) {
+        OUT(", \"ipv6\": {\"addrs\": [");
+        for (int i = 0; i < v6.addr_count; i++) {
+            const esp_smoltcp_ip6_addr_t *x = &v6.addrs[i];
+            inet_ntop(AF_INET6, x->addr, a, sizeof(a));
+            OUT("%s{\"addr\": \"%s\", \"prefix\": %u, \"state\": \"%s\", \"valid\": %" PRId64
+                ", \"preferred\": %" PRId64 "}", i ? ", " : "", a, x->prefix_len, ip6_state_name(x->state),
+                x->valid_s == UINT32_MAX ? (int64_t)-1 : (int64_t)x->valid_s,
+                x->preferred_s == UINT32_MAX ? (int64_t)-1 : (int64_t)x->preferred_s);
+        }
+        inet_ntop(AF_INET6, v6.router, g, sizeof(g));
+        OUT("], \"router\": \"%s\", \"router_lifetime\": %u, \"dns\": [", v6.has_router ? g : "",
+            (unsigned)v6.router_lifetime_s);
+        for (int i = 0; i < v6.dns_count; i++) {
+            inet_ntop(AF_INET6, v6.dns[i], a, sizeof(a));
+            OUT("%s\"%s\"", i ? ", " : "", a);
+        }
+        OUT("]}");
+    }
+    esp_smoltcp_endpoint_t dns[ESP_SMOLTCP_DNS_MAX_SERVERS];
+    size_t nd = esp_smoltcp_dns_get_servers(dns, ESP_SMOLTCP_DNS_MAX_SERVERS);
+    OUT(", \"dns_servers\": [");
+    for (size_t i = 0; i < nd; i++) {
+        inet_ntop(dns[i].family == ESP_SMOLTCP_AF_INET ? AF_INET : AF_INET6, dns[i].addr, a, sizeof(a));
+        OUT("%s\"%s\"", i ? ", " : "", a);
+    }
+    OUT("]");
+#undef OUT
+    return (int)n;
 }
 
 static size_t stats_json(char *buf, size_t len)
@@ -47,21 +106,28 @@ static size_t stats_json(char *buf, size_t len)
         ", \"sockets_open\": %" PRIu32 ", \"sockets_high_water\": %" PRIu32 ", \"sockets_lingering\": %" PRIu32
         ", \"socket_alloc_failures\": %" PRIu64 ", \"tcp_syn_backlog_drops\": %" PRIu64 ", \"tcp_open\": %" PRIu32 ", \"tcp_opened\": %" PRIu64
         ", \"tcp_closed_by_peer\": %" PRIu64 ", \"tcp_aborted\": %" PRIu64 ", \"tcp_linger_aborts\": %" PRIu64
-        ", \"polls\": %" PRIu64 ", \"poll_wakeups\": %" PRIu64 ", \"ptp\": ",
+        ", \"polls\": %" PRIu64 ", \"poll_wakeups\": %" PRIu64,
         s.rx_frames, s.tx_frames, s.rx_bytes, s.tx_bytes, s.rx_drop_pool_empty, s.rx_drop_queue_full, s.rx_drop_runt,
         s.rx_drop_bad_ip_header, s.rx_drop_bad_ip_checksum, s.rx_drop_bad_l4_header, s.rx_drop_bad_l4_checksum,
         s.rx_drop_martian, s.loopback_frames, s.loopback_drops, s.tx_failures, s.rx_pool_capacity, s.rx_pool_in_use, s.rx_pool_high_water, s.rx_queue_high_water,
         s.sockets_open, s.sockets_high_water, s.sockets_lingering, s.socket_alloc_failures, s.tcp_syn_backlog_drops,
         s.sockets_open,
         s.tcp_opened, s.tcp_closed_by_peer, s.tcp_aborted, s.tcp_linger_aborts, s.polls, s.poll_wakeups);
-    if (n < 0 || (size_t)n + 2 >= len) {
-        return n < 0 ? 0 : (size_t)n;
+    if (n < 0 || (size_t)n >= len) {
+        return n < 0 ? 0 : len - 1;
     }
-    size_t m = (size_t)n + ptp_monitor_json(buf + n, len - (size_t)n - 1);
-    if (m + 1 < len) {
-        buf[m++] = '}';
-        buf[m] = 0;
+    n += addrs_json(buf + n, len - (size_t)n);
+    int k = (size_t)n < len ? snprintf(buf + n, len - (size_t)n, ", \"ptp\": ") : 0;
+    size_t m = (size_t)n + (k > 0 ? (size_t)k : 0);
+    if (m + 2 >= len) {
+        return (size_t)snprintf(buf, len, "{}");
     }
+    m += ptp_monitor_json(buf + m, len - m - 1);
+    if (m + 2 > len) {
+        return (size_t)snprintf(buf, len, "{}");
+    }
+    buf[m++] = '}';
+    buf[m] = 0;
     return m;
 }
 
@@ -83,6 +149,7 @@ static int parse_mac(const char *s, uint8_t mac[6])
 static void usage(void)
 {
     fprintf(stderr, "usage: eth_basic --tap IFNAME [--port N] [--mac MAC] [--static ADDR/LEN [--gw GW] [--dns DNS]]\n"
+                    "                 [--ipv6 on|off] [--dhcp6 on|off] [--wait v4|v6|either|both] [--listen6 on|off]\n"
                     "                 [--ptp l2|udp4 [--ptp-domain N] [--ptp-report-ms MS]]\n");
 }
 
@@ -93,6 +160,8 @@ int main(int argc, char **argv)
     int port = 80;
     uint8_t mac[6];
     bool have_mac = false;
+    bool listen6 = true;
+    esp_smoltcp_ip_wait_t wait = ESP_SMOLTCP_WAIT_IPV4;
     esp_smoltcp_config_t cfg = ESP_SMOLTCP_DEFAULT_CONFIG();
     const char *ptp = NULL;
     int ptp_domain = 0, ptp_report_ms = 1000;
@@ -127,6 +196,23 @@ int main(int argc, char **argv)
             ptp_domain = atoi(v);
         } else if (strcmp(a, "--ptp-report-ms") == 0) {
             ptp_report_ms = atoi(v);
+        } else if (strcmp(a, "--ipv6") == 0 || strcmp(a, "--dhcp6") == 0 || strcmp(a, "--listen6") == 0) {
+            bool on = strcmp(v, "on") == 0;
+            if (!on && strcmp(v, "off") != 0) {
+                usage();
+                return 2;
+            }
+            *(a[2] == 'i' ? &cfg.ipv6_slaac : a[2] == 'd' ? &cfg.ipv6_dhcp6 : &listen6) = on;
+        } else if (strcmp(a, "--wait") == 0) {
+            wait = strcmp(v, "v4") == 0       ? ESP_SMOLTCP_WAIT_IPV4
+                   : strcmp(v, "v6") == 0     ? ESP_SMOLTCP_WAIT_IPV6_GLOBAL
+                   : strcmp(v, "either") == 0 ? ESP_SMOLTCP_WAIT_EITHER
+                   : strcmp(v, "both") == 0   ? ESP_SMOLTCP_WAIT_BOTH
+                                              : (esp_smoltcp_ip_wait_t)0;
+            if (wait == 0) {
+                usage();
+                return 2;
+            }
         } else {
             usage();
             return 2;
@@ -157,14 +243,22 @@ int main(int argc, char **argv)
         esp_smoltcp_deinit();
         return 1;
     }
-    while (!stop_requested && esp_smoltcp_wait_for_ip(ESP_SMOLTCP_IFACE_ETH, 500) != ESP_OK) {
+    while (!stop_requested && esp_smoltcp_wait_for_ip_kind(ESP_SMOLTCP_IFACE_ETH, wait, 500) != ESP_OK) {
     }
     if (!stop_requested) {
         esp_smoltcp_ip4_info_t ip;
         esp_smoltcp_get_ip4_info(ESP_SMOLTCP_IFACE_ETH, &ip);
         printf("ip: %u.%u.%u.%u/%u gw %u.%u.%u.%u\n", ip.addr[0], ip.addr[1], ip.addr[2], ip.addr[3], ip.prefix_len,
                ip.gateway[0], ip.gateway[1], ip.gateway[2], ip.gateway[3]);
-        http_server_config_t hcfg = {.port = port, .max_clients = 8, .stats_json = stats_json};
+        esp_smoltcp_ip6_info_t ip6;
+        esp_smoltcp_get_ip6_info(ESP_SMOLTCP_IFACE_ETH, &ip6);
+        for (int i = 0; i < ip6.addr_count; i++) {
+            char a[INET6_ADDRSTRLEN];
+            printf("ip6: %s/%u %s\n", inet_ntop(AF_INET6, ip6.addrs[i].addr, a, sizeof(a)), ip6.addrs[i].prefix_len,
+                   ip6_state_name(ip6.addrs[i].state));
+        }
+        http_server_config_t hcfg = {.port = port, .max_clients = 8, .stats_json = stats_json,
+                                     .dual_stack = listen6 && cfg.ipv6_slaac};
         if (http_server_run(&hcfg, &stop_requested) != 0) {
             esp_smoltcp_deinit();
             return 1;

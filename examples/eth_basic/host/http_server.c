@@ -211,15 +211,22 @@ int http_server_run(const http_server_config_t *cfg, volatile sig_atomic_t *stop
     for (size_t i = 0; i < sizeof(pattern); i++) {
         pattern[i] = (uint8_t)(i % PATTERN_PERIOD);
     }
-    int ls = socket(AF_INET, SOCK_STREAM, 0);
+    int ls = socket(cfg->dual_stack ? AF_INET6 : AF_INET, SOCK_STREAM, 0);
     if (ls < 0) {
         perror("socket");
         return -1;
     }
-    int one = 1;
+    int one = 1, zero = 0;
     setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
     struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)cfg->port)};
-    if (bind(ls, (struct sockaddr *)&addr, sizeof(addr)) < 0 || listen(ls, 4) < 0) {
+    /* As esp_http_server opens it with IPv6 on: one PF_INET6 listener serves both families. */
+    struct sockaddr_in6 addr6 = {.sin6_family = AF_INET6, .sin6_port = htons((uint16_t)cfg->port)};
+    if (cfg->dual_stack && setsockopt(ls, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero)) < 0) {
+        perror("IPV6_V6ONLY");
+    }
+    int rc = cfg->dual_stack ? bind(ls, (struct sockaddr *)&addr6, sizeof(addr6))
+                             : bind(ls, (struct sockaddr *)&addr, sizeof(addr));
+    if (rc < 0 || listen(ls, 4) < 0) {
         perror("bind/listen");
         close(ls);
         return -1;
@@ -228,7 +235,7 @@ int http_server_run(const http_server_config_t *cfg, volatile sig_atomic_t *stop
     struct timeval tv = {.tv_sec = 0, .tv_usec = 200000};
     setsockopt(ls, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     while (!*stop) {
-        struct sockaddr_in peer;
+        struct sockaddr_in6 peer; /* room for either family */
         socklen_t plen = sizeof(peer);
         int fd = accept(ls, (struct sockaddr *)&peer, &plen);
         if (fd < 0) {

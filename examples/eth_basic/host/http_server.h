@@ -14,6 +14,7 @@
 typedef struct {
     int port;
     int max_clients;                       /* concurrent connections served */
+    int dual_stack;                        /* listen on PF_INET6 with IPV6_V6ONLY=0 (IPv4 and IPv6) */
     /* Writes the /stats JSON into buf (NUL-terminated); returns its length. */
     size_t (*stats_json)(char *buf, size_t len);
 } http_server_config_t;

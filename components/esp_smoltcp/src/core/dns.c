@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "esp_smoltcp_dns.h"
+#include "ip6_dhcp6.h"
+#include "ip6_slaac.h"
 #include "runtime.h"
 
 /* smoltcp moves to the next server only after 10 s; a resolver should after a few (glibc: 5 s). */
@@ -70,7 +72,7 @@ int esp_smoltcp_dns_resolve(const char *name, int family, esp_smoltcp_endpoint_t
     const bool want[2] = {family != ESP_SMOLTCP_AF_INET6, family != ESP_SMOLTCP_AF_INET};
     bool done[2] = {!want[0], !want[1]};
     int qids[2] = {-1, -1};
-    /* A answers first, then AAAA: the order getaddrinfo() hands out (RFC 6724 without IPv6 routes). */
+    /* Order of the answers: see the RFC 6724 note before the copy-out below. */
     esp_smoltcp_endpoint_t found[2][8];
     size_t nfound[2] = {0, 0};
     int rc = 0;
@@ -130,17 +132,52 @@ int esp_smoltcp_dns_resolve(const char *name, int family, esp_smoltcp_endpoint_t
     if (server != 0) {
         use_servers_from(0);
     }
+    /* RFC 6724 §6: with a global IPv6 address, IPv6 destinations (precedence 40) come before
+     * IPv4 ones (35); without one, IPv4 first. */
+    const int first = ip6_has_global() ? 1 : 0;
     rt_unlock();
     if (rc != 0) {
         return rc;
     }
     size_t n = 0;
-    for (int t = 0; t < 2; t++) {
+    for (int k = 0; k < 2; k++) {
+        int t = k ^ first;
         for (size_t i = 0; i < nfound[t] && n < max; i++) {
             out[n++] = found[t][i];
         }
     }
     return n > 0 ? (int)n : -ENOENT;
+}
+
+static void add_server(const esp_smoltcp_endpoint_t *ep)
+{
+    for (size_t i = 0; i < rt.dns_server_count; i++) {
+        if (rt.dns_servers[i].family == ep->family &&
+            memcmp(rt.dns_servers[i].addr, ep->addr, ep->family == ESP_SMOLTCP_AF_INET ? 4 : 16) == 0) {
+            return;
+        }
+    }
+    if (rt.dns_server_count < ESP_SMOLTCP_DNS_MAX_SERVERS) {
+        rt.dns_servers[rt.dns_server_count++] = *ep;
+    }
+}
+
+/* Core lock held. Order (docs/configuration.md): static / DHCPv4 / set_servers, RDNSS, DHCPv6. */
+void dns_rebuild_servers(void)
+{
+    rt.dns_server_count = 0;
+    for (size_t i = 0; i < rt.dns_base_count; i++) {
+        add_server(&rt.dns_base[i]);
+    }
+    uint8_t v6[2 * ESP_SMOLTCP_DNS_MAX_SERVERS][16];
+    size_t n = ip6_rdnss_servers(v6, ESP_SMOLTCP_DNS_MAX_SERVERS);
+    n += dhcp6_dns_servers(v6 + n, ESP_SMOLTCP_DNS_MAX_SERVERS);
+    for (size_t i = 0; i < n; i++) {
+        esp_smoltcp_endpoint_t ep = {.family = ESP_SMOLTCP_AF_INET6, .port = 53};
+        memcpy(ep.addr, v6[i], 16);
+        add_server(&ep);
+    }
+    dns_apply_servers();
 }
 
 /* Core lock held. */
@@ -158,9 +195,9 @@ esp_err_t esp_smoltcp_dns_set_servers(const esp_smoltcp_endpoint_t *servers, siz
         return ESP_ERR_INVALID_STATE;
     }
     rt_lock();
-    memcpy(rt.dns_servers, servers, count * sizeof(*servers));
-    rt.dns_server_count = count;
-    dns_apply_servers();
+    memcpy(rt.dns_base, servers, count * sizeof(*servers));
+    rt.dns_base_count = count;
+    dns_rebuild_servers();
     rt_unlock();
     return ESP_OK;
 }

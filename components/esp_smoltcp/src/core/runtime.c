@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include "esp_log.h"
+#include "ip6_dhcp6.h"
+#include "ip6_slaac.h"
 #include "ip_config.h"
 #include "l2tap.h"
 #include "udp_stamp.h"
@@ -155,6 +157,7 @@ static bool dev_rx_next(void *ctx, const uint8_t **frame, size_t *len, uintptr_t
     *frame = f.buf;
     *len = f.len;
     *cookie = slot;
+    ip6_rx_snoop(f.buf, f.len); /* records router adverts etc.; acted on after the poll */
     return true;
 }
 
@@ -186,6 +189,11 @@ static int dev_tx(void *ctx, uint8_t *frame, size_t len)
     return 0;
 }
 
+int rt_transmit(uint8_t *frame, size_t len)
+{
+    return dev_tx(NULL, frame, len);
+}
+
 /* ---- addresses ------------------------------------------------------------- */
 
 static void apply_ip4(const uint8_t addr[4], uint8_t prefix, const uint8_t *gw, uint8_t dns_count,
@@ -207,12 +215,12 @@ static void apply_ip4(const uint8_t addr[4], uint8_t prefix, const uint8_t *gw, 
     rt.ip4.dns_count = dns_count > 3 ? 3 : dns_count;
     memcpy(rt.ip4.dns, dns, (size_t)rt.ip4.dns_count * 4);
     if (rt.ip4.dns_count > 0) {
-        rt.dns_server_count = rt.ip4.dns_count;
-        for (size_t i = 0; i < rt.dns_server_count; i++) {
-            rt.dns_servers[i] = (esp_smoltcp_endpoint_t){.family = ESP_SMOLTCP_AF_INET, .port = 53};
-            memcpy(rt.dns_servers[i].addr, dns[i], 4);
+        rt.dns_base_count = rt.ip4.dns_count;
+        for (size_t i = 0; i < rt.dns_base_count; i++) {
+            rt.dns_base[i] = (esp_smoltcp_endpoint_t){.family = ESP_SMOLTCP_AF_INET, .port = 53};
+            memcpy(rt.dns_base[i].addr, dns[i], 4);
         }
-        dns_apply_servers();
+        dns_rebuild_servers();
     }
     ESP_LOGI(TAG, "ipv4 %u.%u.%u.%u/%u gw %u.%u.%u.%u", addr[0], addr[1], addr[2], addr[3], prefix,
              gw ? gw[0] : 0, gw ? gw[1] : 0, gw ? gw[2] : 0, gw ? gw[3] : 0);
@@ -255,6 +263,15 @@ static void poll_task(void *arg)
         uint64_t sock_delay = sock_after_poll(now);
         if (sock_delay < delay) {
             delay = sock_delay;
+        }
+        /* IPv6 autoconfiguration timers: each returns a future deadline or NEVER, never a past one. */
+        uint64_t v6_delay = ip6_after_poll(now);
+        if (v6_delay < delay) {
+            delay = v6_delay;
+        }
+        v6_delay = dhcp6_after_poll(now);
+        if (v6_delay < delay) {
+            delay = v6_delay;
         }
         frame_queue_stats_t q;
         frame_queue_get_stats(rt.rx_queue, &q);
@@ -363,7 +380,8 @@ esp_err_t esp_smoltcp_attach_netdev(esp_smoltcp_netdev_t *dev)
         .rx_checksums_verified = true,
         /* ... and TX checksums are filled in dev_tx(), a word at a time. */
         .tx_checksums_by_runtime = true,
-        .ipv6_slaac = rt.cfg.ipv6_slaac,
+        /* smoltcp's own SLAAC spins the poll task (docs/architecture.md); ip6_slaac.c does it. */
+        .ipv6_slaac = false,
         .random_seed = os_random_u64(),
     };
     esp_err_t err = dev->get_mac(dev, ecfg.mac);
@@ -389,6 +407,9 @@ esp_err_t esp_smoltcp_attach_netdev(esp_smoltcp_netdev_t *dev)
     if (err != ESP_OK) {
         goto fail_engine;
     }
+    if (rt.cfg.ipv6_slaac) {
+        ip6_start(os_now_us());
+    }
     rt.stopping = false;
     os_thread_config_t tcfg = {.name = "smoltcp_poll", .stack_size = rt.cfg.poll_task_stack,
                                .priority = rt.cfg.poll_task_priority, .core = rt.cfg.poll_task_core};
@@ -412,6 +433,8 @@ esp_err_t esp_smoltcp_attach_netdev(esp_smoltcp_netdev_t *dev)
     return ESP_OK;
 
 fail_engine:
+    dhcp6_stop();
+    ip6_stop();
     esg_dhcp_stop(rt.eng);
     esg_engine_deinit(rt.eng);
     rt.eng = NULL;
@@ -424,6 +447,27 @@ fail:
 
 esp_err_t esp_smoltcp_wait_for_ip(esp_smoltcp_iface_t iface, uint32_t timeout_ms)
 {
+    return esp_smoltcp_wait_for_ip_kind(iface, ESP_SMOLTCP_WAIT_IPV4, timeout_ms);
+}
+
+/* Is what the caller waits for there? Core lock held. */
+static bool ip_ready(esp_smoltcp_ip_wait_t what)
+{
+    bool v4 = rt.ip4.has_addr, v6 = ip6_has_global();
+    switch (what) {
+    case ESP_SMOLTCP_WAIT_IPV4: return v4;
+    case ESP_SMOLTCP_WAIT_IPV6_GLOBAL: return v6;
+    case ESP_SMOLTCP_WAIT_EITHER: return v4 || v6;
+    case ESP_SMOLTCP_WAIT_BOTH: return v4 && v6;
+    }
+    return false;
+}
+
+esp_err_t esp_smoltcp_wait_for_ip_kind(esp_smoltcp_iface_t iface, esp_smoltcp_ip_wait_t what, uint32_t timeout_ms)
+{
+    if (what < ESP_SMOLTCP_WAIT_IPV4 || what > ESP_SMOLTCP_WAIT_BOTH) {
+        return ESP_ERR_INVALID_ARG;
+    }
     if (iface != ESP_SMOLTCP_IFACE_ETH) {
         return ESP_ERR_INVALID_ARG;
     }
@@ -440,7 +484,7 @@ esp_err_t esp_smoltcp_wait_for_ip(esp_smoltcp_iface_t iface, uint32_t timeout_ms
     rt_lock();
     waitq_add(&rt.ip_waiters, &w);
     for (;;) {
-        if (rt.ip4.has_addr) {
+        if (ip_ready(what)) {
             err = ESP_OK;
             break;
         }
@@ -479,6 +523,20 @@ esp_err_t esp_smoltcp_get_ip4_info(esp_smoltcp_iface_t iface, esp_smoltcp_ip4_in
     }
     rt_lock();
     *out = rt.ip4;
+    rt_unlock();
+    return ESP_OK;
+}
+
+esp_err_t esp_smoltcp_get_ip6_info(esp_smoltcp_iface_t iface, esp_smoltcp_ip6_info_t *out)
+{
+    if (iface != ESP_SMOLTCP_IFACE_ETH || !out) {
+        return ESP_ERR_INVALID_ARG;
+    }
+    if (!rt.attached) {
+        return ESP_ERR_INVALID_STATE;
+    }
+    rt_lock();
+    ip6_get_info(os_now_us(), out);
     rt_unlock();
     return ESP_OK;
 }
@@ -553,6 +611,8 @@ esp_err_t esp_smoltcp_deinit(void)
         os_thread_join(rt.poll_thread);
         rt_lock();
         sock_release_all();
+        dhcp6_stop();
+        ip6_stop();
         esg_dhcp_stop(rt.eng);
         esg_engine_deinit(rt.eng);
         rt_unlock();

@@ -99,8 +99,10 @@ typedef struct {
     esp_smoltcp_ip4_cb_t ip4_cb;
     void *ip4_cb_arg;
 
-    esp_smoltcp_endpoint_t dns_servers[4]; /* ESP_SMOLTCP_DNS_MAX_SERVERS */
+    esp_smoltcp_endpoint_t dns_servers[4]; /* ESP_SMOLTCP_DNS_MAX_SERVERS: the merged list in use */
     size_t dns_server_count;
+    esp_smoltcp_endpoint_t dns_base[4];    /* static, DHCPv4 or esp_smoltcp_dns_set_servers() */
+    size_t dns_base_count;
     waitq_t dns_waiters;                   /* threads in esp_smoltcp_dns_resolve */
 
     rt_mcast_group_t mcast[ESP_SMOLTCP_MCAST_MAX_GROUPS];
@@ -131,6 +133,14 @@ static inline uintptr_t sock_token(int h) { return (uintptr_t)h; }
 
 /** Push rt.dns_servers to the engine (dns.c), under the lock. */
 void dns_apply_servers(void);
+/**
+ * Merge rt.dns_base, RDNSS and DHCPv6 servers into rt.dns_servers (that
+ * order, duplicates dropped, at most 4) and apply them (dns.c), under the lock.
+ */
+void dns_rebuild_servers(void);
+
+/** Send a whole Ethernet frame from the poll task (checksums filled here); 0 or -1. */
+int rt_transmit(uint8_t *frame, size_t len);
 
 /** Translate a glue error to a negative errno (sock.c). */
 int sock_errno_from_glue(int esg_err);

@@ -519,6 +519,19 @@ int main(void)
     CHECK_EQ(esp_smoltcp_attach_netdev(&null_dev), ESP_OK);
     CHECK_EQ(esp_smoltcp_wait_for_ip(ESP_SMOLTCP_IFACE_ETH, 1000), ESP_OK);
     CHECK_EQ(esp_smoltcp_wait_for_ip((esp_smoltcp_iface_t)7, 1000), ESP_ERR_INVALID_ARG);
+    /* No router on this wire: IPv4 (static) is there, a global IPv6 address never comes. */
+    CHECK_EQ(esp_smoltcp_wait_for_ip_kind(ESP_SMOLTCP_IFACE_ETH, ESP_SMOLTCP_WAIT_EITHER, 0), ESP_OK);
+    CHECK_EQ(esp_smoltcp_wait_for_ip_kind(ESP_SMOLTCP_IFACE_ETH, ESP_SMOLTCP_WAIT_IPV6_GLOBAL, 200), ESP_ERR_TIMEOUT);
+    CHECK_EQ(esp_smoltcp_wait_for_ip_kind(ESP_SMOLTCP_IFACE_ETH, ESP_SMOLTCP_WAIT_BOTH, 100), ESP_ERR_TIMEOUT);
+    CHECK_EQ(esp_smoltcp_wait_for_ip_kind(ESP_SMOLTCP_IFACE_ETH, (esp_smoltcp_ip_wait_t)0, 100), ESP_ERR_INVALID_ARG);
+    CHECK_EQ(esp_smoltcp_wait_for_ip_kind(ESP_SMOLTCP_IFACE_ETH, (esp_smoltcp_ip_wait_t)5, 100), ESP_ERR_INVALID_ARG);
+    esp_smoltcp_ip6_info_t v6;
+    CHECK_EQ(esp_smoltcp_get_ip6_info(ESP_SMOLTCP_IFACE_ETH, NULL), ESP_ERR_INVALID_ARG);
+    CHECK_EQ(esp_smoltcp_get_ip6_info(ESP_SMOLTCP_IFACE_ETH, &v6), ESP_OK);
+    CHECK_EQ(v6.addr_count, 1); /* the link-local address only */
+    CHECK(v6.addrs[0].addr[0] == 0xfe && v6.addrs[0].addr[1] == 0x80);
+    CHECK_EQ(v6.addrs[0].state, ESP_SMOLTCP_IP6_PREFERRED);
+    CHECK(!v6.has_router && v6.dns_count == 0);
 
     RUN(test_bad_handles);
     RUN(test_tcp_transfer_and_eof);

@@ -1,0 +1,36 @@
+/*
+ * IPv6 autoconfiguration in C (smoltcp 0.13.1's own SLAAC spins, see
+ * docs/architecture.md): router solicitation (RFC 4861 §6.3.7: up to 3, 4 s
+ * apart, then silence), SLAAC addresses from Prefix Information options
+ * (RFC 4862, EUI-64 interface identifier, lifetimes with the §5.5.3 two-hour
+ * rule), duplicate address detection (one NS from ::, 1 s), the default route
+ * from the router lifetime, and RDNSS servers (RFC 8106).
+ *
+ * Discipline: ip6_rx_snoop() runs inside esg_poll() (from the netdev RX
+ * callback) and only records; everything that touches the engine runs in
+ * ip6_after_poll(), in the poll task with the core lock held.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "esp_smoltcp.h"
+
+#define IP6_MAX_RDNSS 3
+
+/** Start router discovery (attach, core lock held or poll task not yet running). */
+void ip6_start(uint64_t now_us);
+/** Look at a received frame (inside esg_poll); records ND messages for ip6_after_poll. */
+void ip6_rx_snoop(const uint8_t *frame, size_t len);
+/** Act on recorded messages and timers. Returns µs until the next timer, or UINT64_MAX. */
+uint64_t ip6_after_poll(uint64_t now_us);
+/** Forget all state (deinit). */
+void ip6_stop(void);
+/** Is a global (non-link-local) address assigned and past DAD? */
+bool ip6_has_global(void);
+/** Snapshot for esp_smoltcp_get_ip6_info (core lock held). */
+void ip6_get_info(uint64_t now_us, esp_smoltcp_ip6_info_t *out);
+/** RDNSS servers now valid, in advertised order; returns the count (<= max). */
+size_t ip6_rdnss_servers(uint8_t (*out)[16], size_t max);
