@@ -2,6 +2,8 @@
 #define _GNU_SOURCE
 #include "diff.h"
 
+#include <net/if.h>
+
 static int udp_sock(int fam)
 {
     return sock(fam, SOCK_DGRAM, 0);
@@ -447,6 +449,74 @@ static void udp_mcast_close_leaves(int fam)
     ERR("not_member", recv(b, buf, sizeof(buf), MSG_DONTWAIT), EAGAIN);
 }
 
+/* Send to groups out of the link to the peer: the kernel needs the interface named (no route). */
+static void mcast_out_if(int u, int fam)
+{
+    if (fam == AF_INET) {
+        struct in_addr ifa;
+        inet_pton(AF_INET, g_self4, &ifa);
+        OK("mcast_if", setsockopt(u, IPPROTO_IP, IP_MULTICAST_IF, &ifa, sizeof(ifa)));
+    } else {
+        int idx = (int)if_nametoindex("vd"); /* the dut's link (netbed); the shim has one interface */
+        OK("mcast_if", setsockopt(u, IPPROTO_IPV6, IPV6_MULTICAST_IF, &idx, sizeof(idx)));
+    }
+}
+
+/* IP_MULTICAST_LOOP: by default our own datagram to a group we joined comes back to us. */
+static void udp_mcast_loop(int fam)
+{
+    const char *group = fam == AF_INET ? "239.1.2.6" : "ff02::4244";
+    int u = udp_sock(fam);
+    struct sockaddr_storage ss;
+    int port = case_port();
+    socklen_t len = any_sa(fam, port, &ss);
+    OK("bind", bind(u, SA(&ss), len));
+    mcast_join(u, fam, group, true, "join");
+    mcast_out_if(u, fam);
+    struct sockaddr_storage to;
+    socklen_t tl = mk_sa(fam, group, port, &to);
+    VAL("send", sendto(u, "loop", 4, 0, SA(&to), tl), 4);
+    VAL("wait", wait_ev(u, POLLIN, 2000), POLLIN);
+    char b[16];
+    VAL("recv_own", recv(u, b, sizeof(b), MSG_DONTWAIT), 4);
+    int zero = 0;
+    if (fam == AF_INET) {
+        OK("loop_off", setsockopt(u, IPPROTO_IP, IP_MULTICAST_LOOP, &zero, sizeof(zero)));
+    } else {
+        OK("loop_off", setsockopt(u, IPPROTO_IPV6, IPV6_MULTICAST_LOOP, &zero, sizeof(zero)));
+    }
+    VAL("send2", sendto(u, "gone", 4, 0, SA(&to), tl), 4);
+    sleep_ms(200);
+    ERR("not_looped", recv(u, b, sizeof(b), MSG_DONTWAIT), EAGAIN);
+}
+
+/* IP_MULTICAST_TTL / IPV6_MULTICAST_HOPS: 1 by default (not the unicast TTL), as set otherwise. */
+static void udp_mcast_hops(int fam)
+{
+    const char *group = fam == AF_INET ? "239.1.2.7" : "ff02::4245";
+    int u = udp_sock(fam);
+    mcast_out_if(u, fam);
+    int port = case_port();
+    struct sockaddr_storage to;
+    socklen_t tl = mk_sa(fam, group, port, &to);
+    char id[32], reply[64];
+    for (int k = 0; k < 2; k++) {
+        if (k == 1) {
+            int hops = 7;
+            if (fam == AF_INET) {
+                OK("set_ttl", setsockopt(u, IPPROTO_IP, IP_MULTICAST_TTL, &hops, sizeof(hops)));
+            } else {
+                OK("set_hops", setsockopt(u, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, &hops, sizeof(hops)));
+            }
+        }
+        snprintf(id, sizeof(id), "m%d%d%d", fam, port, k);
+        peer_query(fam, reply, sizeof(reply), "mcast_watch %s %s %d", id, group, port);
+        VAL(k ? "send_7" : "send_default", sendto(u, "hops", 4, 0, SA(&to), tl), 4);
+        peer_query(fam, reply, sizeof(reply), "result %s", id);
+        obs("%s=%s", k ? "peer_7" : "peer_default", reply);
+    }
+}
+
 static void udp_ttl_tos(int fam)
 {
     int u = udp_sock(fam);
@@ -628,6 +698,8 @@ const diff_case_def_t diff_cases_udp[] = {
     CASE_1(udp_v6_multicast_opts),
     CASE_46(udp_mcast_receive),
     CASE_46(udp_mcast_close_leaves),
+    CASE_46(udp_mcast_loop),
+    CASE_46(udp_mcast_hops),
     CASE_46(udp_ttl_tos),
     CASE_46(udp_fionread),
     CASE_46(udp_sendmsg),

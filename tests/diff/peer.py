@@ -41,6 +41,8 @@ Commands on 7000 (one line each; data = pattern byte i = i % 251):
                         of the link to the dut)
   addr_gone MS          answer "ok", then remove the address the command came to
                         for MS ms: connections to it see silence (keep-alive)
+  mcast_watch ID GROUP PORT  join GROUP on the link, answer "ready", then record
+                        "hops=N len=M" of the first datagram to PORT as results[ID]
   whoami                answer "ADDR PORT" of the client as the peer sees it
   ping                  answer "pong"
 
@@ -80,6 +82,42 @@ def take_address_away(addr, seconds):
     subprocess.run(["ip", "addr", "del", cidr, "dev", LINK], check=True)
     threading.Timer(seconds, lambda: subprocess.run(["ip", "addr", "add", cidr, "dev", LINK, *extra],
                                                     check=True)).start()
+
+
+def multicast_listener(group, port):
+    """A UDP socket on port that joined group on LINK and reports hop limits."""
+    idx = socket.if_nametoindex(LINK)
+    if ":" in group:
+        u = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+        u.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        u.bind(("::", port))
+        mreq = socket.inet_pton(socket.AF_INET6, group) + struct.pack("@I", idx)
+        u.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_JOIN_GROUP, mreq)
+        u.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_RECVHOPLIMIT, 1)
+    else:
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        u.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        u.bind(("", port))
+        mreqn = socket.inet_aton(group) + bytes(4) + struct.pack("@i", idx)
+        u.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, mreqn)
+        u.setsockopt(socket.IPPROTO_IP, getattr(socket, "IP_RECVTTL", 12), 1)  # Linux value
+    u.settimeout(3)
+    return u
+
+
+def watch_multicast(u, rid):
+    try:
+        data, anc, _, _ = u.recvmsg(2048, 256)
+        hops = next((int.from_bytes(d[:4], sys.byteorder) for lvl, typ, d in anc
+                     if (lvl, typ) in ((socket.IPPROTO_IP, socket.IP_TTL),
+                                       (socket.IPPROTO_IPV6, socket.IPV6_HOPLIMIT))), -1)
+        val = f"hops={hops} len={len(data)}"
+    except OSError:
+        val = "none"
+    u.close()
+    with results_cv:
+        results[rid] = val
+        results_cv.notify_all()
 
 
 def pattern(n, offset=0):
@@ -242,6 +280,14 @@ def handle(c, addr):
             kind, n, sha = drain(c, 10)
             set_result(rid, f"{kind} {n} {sha[:8]}")
             c.close()
+        elif cmd == "mcast_watch":
+            # join GROUP on the link, answer "ready", record "hops=N len=M" of the first
+            # datagram to PORT (or "none" after 3 s) as results[ID]
+            rid, group, port = a[0], a[1], int(a[2])
+            u = multicast_listener(group, port)
+            c.sendall(b"ready\n")
+            c.close()
+            threading.Thread(target=watch_multicast, args=(u, rid), daemon=True).start()
         elif cmd == "result":
             rid = a[0]
             with results_cv:

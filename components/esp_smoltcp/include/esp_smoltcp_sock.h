@@ -192,6 +192,14 @@ int esp_smoltcp_sock_set_buffers(int h, const esp_smoltcp_sock_buffers_t *bufs);
 int esp_smoltcp_sock_get_buffers(int h, esp_smoltcp_sock_buffers_t *out);
 
 /**
+ * UDP: hop limit (IPv4 TTL) of datagrams sent to a multicast group of family
+ * (default 1, as Linux: they stay on the link) and whether they are also
+ * delivered to this host's own members of the group (default true).
+ * @return 0; -EBADF; -ENOPROTOOPT (not UDP); -EINVAL (family).
+ */
+int esp_smoltcp_sock_set_multicast(int h, uint8_t family, uint8_t hops, bool loop);
+
+/**
  * TCP: give up a connect, or a connection whose sent data stays
  * unacknowledged, after timeout_ms (0 = the defaults: 75 s for a connect,
  * never after). A connect that runs out fails with -ETIMEDOUT.

@@ -2,7 +2,8 @@
  * getsockopt / setsockopt with Linux's values, ranges and errors. Options
  * the stack acts on go to the native API (TCP_NODELAY, keep-alive, TTL,
  * buffer sizes, TCP_USER_TIMEOUT); the others live in the fd table (timeouts,
- * flags, multicast TTL/loop/interface — stored, see docs/conformance-bsd.md).
+ * flags, the multicast interface — stored, see docs/conformance-bsd.md). Multicast
+ * TTL and loop apply to UDP datagrams to a group (runtime's mcast_tx.c).
  * Memberships join the interface's groups (IGMP/MLD) through the runtime. Unknown options fail, never silently.
  */
 #define _GNU_SOURCE /* host glibc: TCP_KEEP*, ip_mreq, IPV6_* as Linux has them */
@@ -117,6 +118,17 @@ static int apply_keepalive(const compat_fd_t *s)
     uint32_t abort_ms = s->keepalive ? idle_ms + (uint32_t)s->keepintvl_s * (uint32_t)s->keepcnt * 1000 : 0;
     int rc = esp_smoltcp_sock_set_keepalive(s->handle, idle_ms);
     return rc < 0 ? rc : esp_smoltcp_sock_set_keepalive_abort(s->handle, abort_ms);
+}
+
+/* IP_MULTICAST_TTL/LOOP, IPV6_MULTICAST_HOPS/LOOP: applied to UDP datagrams to a group as they leave. */
+static int apply_multicast(const compat_fd_t *s, uint8_t family)
+{
+    if (s->type != SOCK_DGRAM) {
+        return 0; /* stored for getsockopt */
+    }
+    bool v4 = family == ESP_SMOLTCP_AF_INET;
+    return esp_smoltcp_sock_set_multicast(s->handle, family, (uint8_t)(v4 ? s->mcast_ttl : s->mcast_hops6),
+                                          v4 ? s->mcast_loop : s->mcast_loop6);
 }
 
 void compat_apply_options(const compat_fd_t *s)
@@ -339,13 +351,13 @@ static int set_ip(compat_fd_t *s, int name, const void *val, socklen_t len)
             return -EINVAL;
         }
         s->mcast_ttl = v < 0 ? 1 : v;
-        return 0;
+        return apply_multicast(s, ESP_SMOLTCP_AF_INET);
     case IP_MULTICAST_LOOP:
         if ((rc = ip_int_arg(val, len, &v)) < 0) {
             return rc;
         }
         s->mcast_loop = v != 0;
-        return 0;
+        return apply_multicast(s, ESP_SMOLTCP_AF_INET);
     case IP_MULTICAST_IF:
         if ((int)len < (int)sizeof(struct in_addr)) {
             return -EINVAL;
@@ -406,7 +418,7 @@ static int set_ipv6(compat_fd_t *s, int name, const void *val, socklen_t len)
             return -EINVAL;
         }
         s->mcast_hops6 = v < 0 ? 1 : v;
-        return 0;
+        return apply_multicast(s, ESP_SMOLTCP_AF_INET6);
     case IPV6_MULTICAST_LOOP:
         if ((rc = int_arg(val, len, &v)) < 0) {
             return rc;
@@ -415,7 +427,7 @@ static int set_ipv6(compat_fd_t *s, int name, const void *val, socklen_t len)
             return -EINVAL;
         }
         s->mcast_loop6 = v != 0;
-        return 0;
+        return apply_multicast(s, ESP_SMOLTCP_AF_INET6);
     case IPV6_MULTICAST_IF:
         if ((rc = int_arg(val, len, &v)) < 0) {
             return rc;

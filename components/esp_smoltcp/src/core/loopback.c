@@ -43,13 +43,19 @@ bool loopback_divert(const uint8_t *frame, size_t len)
     if (!addressed_to_self(frame, len)) {
         return false;
     }
+    loopback_copy(frame, len);
+    return true;
+}
+
+void loopback_copy(const uint8_t *frame, size_t len)
+{
     uint8_t *buf = frame_pool_alloc(rt.rx_pool); /* an empty pool is counted there */
     if (!buf || len > frame_pool_frame_size(rt.rx_pool)) {
         if (buf) {
             frame_pool_free(rt.rx_pool, buf);
         }
         atomic_fetch_add_explicit(&rt.c.loopback_drops, 1, memory_order_relaxed);
-        return true;
+        return;
     }
     memcpy(buf, frame, len);
     frame_t f = {.buf = buf, .len = (uint16_t)len, .release = frame_pool_free, .release_ctx = rt.rx_pool};
@@ -58,7 +64,6 @@ bool loopback_divert(const uint8_t *frame, size_t len)
     } else {
         atomic_fetch_add_explicit(&rt.c.loopback_drops, 1, memory_order_relaxed);
     }
-    return true;
 }
 
 bool loopback_is_martian(const uint8_t *f, size_t len)

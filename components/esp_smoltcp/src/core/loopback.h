@@ -20,5 +20,8 @@ extern const uint8_t loopback_addr[4];
 /** Called from the engine's transmit path: true if the frame was looped back (or dropped, counted). */
 bool loopback_divert(const uint8_t *frame, size_t len);
 
+/** Put a copy of a frame into the RX queue (multicast loop); counted like looped frames. */
+void loopback_copy(const uint8_t *frame, size_t len);
+
 /** A frame from the wire that carries a 127/8 source or destination. */
 bool loopback_is_martian(const uint8_t *frame, size_t len);

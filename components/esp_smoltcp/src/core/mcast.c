@@ -94,14 +94,19 @@ esp_err_t esp_smoltcp_mcast_leave(esp_smoltcp_iface_t iface, uint8_t family, con
     return err;
 }
 
+unsigned mcast_users_locked(uint8_t family, const uint8_t *group)
+{
+    rt_mcast_group_t *g = addr_len(family) ? find(family, group) : NULL;
+    return g ? g->users : 0;
+}
+
 unsigned esp_smoltcp_mcast_users(esp_smoltcp_iface_t iface, uint8_t family, const uint8_t *group)
 {
     if (check_args(iface, family, group) != ESP_OK) {
         return 0;
     }
     rt_lock();
-    rt_mcast_group_t *g = find(family, group);
-    unsigned n = g ? g->users : 0;
+    unsigned n = mcast_users_locked(family, group);
     rt_unlock();
     return n;
 }

@@ -18,6 +18,7 @@
 #include "tx_checksum.h"
 #include "runtime.h"
 #include "tcp_rx_gate.h"
+#include "mcast_tx.h"
 
 static const char *TAG = "esp_smoltcp";
 
@@ -174,9 +175,13 @@ static void dev_rx_done(void *ctx, uintptr_t cookie)
 static int dev_tx(void *ctx, uint8_t *frame, size_t len)
 {
     (void)ctx;
+    bool mcast_loop = mcast_tx_prepare(frame, len);
     tx_checksum_fill(frame, len);
     if (loopback_divert(frame, len)) {
         return 0;
+    }
+    if (mcast_loop) {
+        loopback_copy(frame, len); /* IP_MULTICAST_LOOP: our own members of the group get it too */
     }
     udp_stamp_tx(frame, len);
     esp_err_t err = rt.dev->transmit(rt.dev, frame, len);

@@ -49,6 +49,8 @@ typedef struct {
     uint32_t user_timeout_ms; /* TCP_USER_TIMEOUT, 0 = default */
     uint32_t keepalive_abort_ms; /* keep-alive: abort after this much peer silence, 0 = never */
     uint8_t hop_limit;        /* raw: IP TTL / hop limit of sent packets, 0 = default */
+    uint8_t mcast_hops[2];    /* UDP to multicast groups, [0] IPv4 [1] IPv6 (mcast_tx.c) */
+    bool mcast_no_loop[2];    /* not delivered to our own members of the group */
     uint8_t only_family;      /* any-address binding of one family (AF_INET, v6-only), 0 = both */
     uint64_t connect_started_us;
 } sock_rec_t;
@@ -126,6 +128,10 @@ uint64_t sock_after_poll(uint64_t now_us);
 bool sock_listener_full(const esp_smoltcp_endpoint_t *local);
 /** A RST arrived for the connection local <- remote: remember it (ECONNRESET, not ETIMEDOUT). Under the lock. */
 void sock_note_rst(const esp_smoltcp_endpoint_t *local, const esp_smoltcp_endpoint_t *remote);
+/** Multicast send options of the UDP socket bound to local_port (defaults when none). Under the lock. */
+void sock_mcast_options(uint8_t family, uint16_t local_port, uint8_t *hops, bool *loop);
+/** Users of a multicast group (mcast.c), under the lock. */
+unsigned mcast_users_locked(uint8_t family, const uint8_t *group);
 /** Release every record (deinit), under the lock. */
 void sock_release_all(void);
 /** Wake handler token for a record. */

@@ -332,6 +332,7 @@ int esp_smoltcp_sock_open(esp_smoltcp_sock_type_t type, const esp_smoltcp_sock_b
     }
     sock_rec_t *r = &rt.socks[h];
     r->type = type;
+    r->mcast_hops[0] = r->mcast_hops[1] = 1; /* Linux: IP_MULTICAST_TTL / IPV6_MULTICAST_HOPS */
     int id;
     if (type == ESP_SMOLTCP_SOCK_TCP) {
         r->rx_len = bufs && bufs->rx_bytes ? bufs->rx_bytes : rt.cfg.tcp_rx_buffer;
@@ -1439,6 +1440,38 @@ int esp_smoltcp_sock_set_hop_limit(int h, uint8_t ttl)
         return rc;
     }
     return tcp_option(h, set_hop, ttl);
+}
+
+int esp_smoltcp_sock_set_multicast(int h, uint8_t family, uint8_t hops, bool loop)
+{
+    if (family != ESP_SMOLTCP_AF_INET && family != ESP_SMOLTCP_AF_INET6) {
+        return -EINVAL;
+    }
+    rt_lock();
+    sock_rec_t *r = rec_of(h);
+    int rc = !r ? -EBADF : r->type != ESP_SMOLTCP_SOCK_UDP ? -ENOPROTOOPT : 0;
+    if (rc == 0) {
+        int k = family == ESP_SMOLTCP_AF_INET6;
+        r->mcast_hops[k] = hops;
+        r->mcast_no_loop[k] = !loop;
+    }
+    rt_unlock();
+    return rc;
+}
+
+void sock_mcast_options(uint8_t family, uint16_t local_port, uint8_t *hops, bool *loop)
+{
+    int k = family == ESP_SMOLTCP_AF_INET6;
+    *hops = 1;
+    *loop = true;
+    for (int h = 0; h < rt.cfg.max_sockets; h++) {
+        const sock_rec_t *r = &rt.socks[h];
+        if (r->used && r->type == ESP_SMOLTCP_SOCK_UDP && r->bound && r->local.port == local_port) {
+            *hops = r->mcast_hops[k];
+            *loop = !r->mcast_no_loop[k];
+            return;
+        }
+    }
 }
 
 /* ---- raw sockets, buffer sizes, user timeout ---------------------------------------- */
