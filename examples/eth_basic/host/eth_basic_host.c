@@ -3,7 +3,10 @@
  * init, attach the Ethernet device (a TAP here), wait for an address, serve
  * HTTP /dl/N — on Linux.
  *
- *   eth_basic --tap tap0 [--port 80] [--mac 02:..] [--static A.B.C.D/LEN --gw G --dns D]
+ *   eth_basic --tap tap0 [--port 80] [--mac 02:..] [--static A.B.C.D/LEN --gw G --dns D] [--mdns NAME]
+ *
+ * --mdns NAME: answer mDNS for NAME.local and advertise the HTTP server as
+ * DNS-SD service "eth_basic" (_http._tcp, TXT path=/dl).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -13,6 +16,8 @@
 #include <string.h>
 
 #include "esp_smoltcp.h"
+#include "esp_smoltcp_addrs.h"
+#include "esp_smoltcp_mdns.h"
 #include "esp_smoltcp_tap.h"
 #include "http_server.h"
 
@@ -47,7 +52,49 @@ static size_t stats_json(char *buf, size_t len)
         s.rx_drop_martian, s.loopback_frames, s.loopback_drops, s.tx_failures, s.rx_pool_capacity, s.rx_pool_in_use, s.rx_pool_high_water, s.rx_queue_high_water,
         s.sockets_open, s.sockets_high_water, s.sockets_lingering, s.socket_alloc_failures, s.sockets_open,
         s.tcp_opened, s.tcp_closed_by_peer, s.tcp_aborted, s.tcp_linger_aborts, s.polls, s.poll_wakeups);
-    return n < 0 ? 0 : (size_t)n;
+    if (n < 0 || (size_t)n >= len) {
+        return n < 0 ? 0 : len - 1;
+    }
+    esp_smoltcp_mdns_info_t m;
+    if (esp_smoltcp_mdns_get_info(&m) == ESP_OK && m.running && (size_t)n > 0) {
+        int k = snprintf(buf + n - 1, len - (size_t)n + 1,
+                         ", \"mdns\": {\"hostname\": \"%s\", \"host_ready\": %s, \"services_ready\": %u, \"renames\": %" PRIu32
+                         ", \"conflicts\": %" PRIu32 ", \"rx_packets\": %" PRIu64 ", \"rx_malformed\": %" PRIu64
+                         ", \"rx_dropped\": %" PRIu64 ", \"queries\": %" PRIu64 ", \"legacy_queries\": %" PRIu64
+                         ", \"known_answer_suppressed\": %" PRIu64 ", \"tx_packets\": %" PRIu64
+                         ", \"tx_failures\": %" PRIu64 "}}",
+                         m.hostname, m.host_ready ? "true" : "false", (unsigned)m.services_ready, m.renames, m.conflicts, m.rx_packets,
+                         m.rx_malformed, m.rx_dropped, m.queries, m.legacy_queries, m.known_answer_suppressed,
+                         m.tx_packets, m.tx_failures);
+        if (k > 0 && (size_t)(n - 1 + k) < len) {
+            n += k - 1;
+        } else {
+            buf[n - 1] = '}'; /* no room: the stats without the mdns part */
+            buf[n] = 0;
+        }
+    }
+    return (size_t)n;
+}
+
+/* Every interface address, one line each ("addr: 198.18.0.2", "addr: fe80::..."). */
+static void print_addrs(void)
+{
+    esp_smoltcp_ip_addr_t a[8];
+    size_t n = 0;
+    if (esp_smoltcp_get_ip_addrs(ESP_SMOLTCP_IFACE_ETH, ESP_SMOLTCP_AF_UNSPEC, a, 8, &n) != ESP_OK) {
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (a[i].family == ESP_SMOLTCP_AF_INET) {
+            printf("addr: %u.%u.%u.%u\n", a[i].addr[0], a[i].addr[1], a[i].addr[2], a[i].addr[3]);
+        } else {
+            printf("addr: ");
+            for (int w = 0; w < 8; w++) {
+                printf("%s%x", w ? ":" : "", (unsigned)(a[i].addr[2 * w] << 8 | a[i].addr[2 * w + 1]));
+            }
+            printf("\n");
+        }
+    }
 }
 
 static int parse_mac(const char *s, uint8_t mac[6])
@@ -67,7 +114,7 @@ static int parse_mac(const char *s, uint8_t mac[6])
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: eth_basic --tap IFNAME [--port N] [--mac MAC] [--static ADDR/LEN [--gw GW] [--dns DNS]]\n");
+    fprintf(stderr, "usage: eth_basic --tap IFNAME [--port N] [--mac MAC] [--static ADDR/LEN [--gw GW] [--dns DNS]] [--mdns NAME]\n");
 }
 
 int main(int argc, char **argv)
@@ -77,6 +124,7 @@ int main(int argc, char **argv)
     int port = 80;
     uint8_t mac[6];
     bool have_mac = false;
+    const char *mdns_name = NULL;
     esp_smoltcp_config_t cfg = ESP_SMOLTCP_DEFAULT_CONFIG();
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -103,6 +151,8 @@ int main(int argc, char **argv)
             cfg.static_gateway = v;
         } else if (strcmp(a, "--dns") == 0) {
             cfg.static_dns = v;
+        } else if (strcmp(a, "--mdns") == 0) {
+            mdns_name = v;
         } else {
             usage();
             return 2;
@@ -135,6 +185,20 @@ int main(int argc, char **argv)
         esp_smoltcp_get_ip4_info(ESP_SMOLTCP_IFACE_ETH, &ip);
         printf("ip: %u.%u.%u.%u/%u gw %u.%u.%u.%u\n", ip.addr[0], ip.addr[1], ip.addr[2], ip.addr[3], ip.prefix_len,
                ip.gateway[0], ip.gateway[1], ip.gateway[2], ip.gateway[3]);
+        print_addrs();
+        if (mdns_name) {
+            static const esp_smoltcp_mdns_txt_item_t txt[] = {{"path", "/dl"}};
+            err = esp_smoltcp_mdns_init(mdns_name);
+            if (err == ESP_OK) {
+                err = esp_smoltcp_mdns_service_add("eth_basic", "_http", "_tcp", (uint16_t)port, txt, 1);
+            }
+            if (err != ESP_OK) {
+                fprintf(stderr, "eth_basic: mdns: %s\n", esp_err_to_name(err));
+                esp_smoltcp_deinit();
+                return 1;
+            }
+            printf("mdns: %s.local, service eth_basic._http._tcp port %d\n", mdns_name, port);
+        }
         http_server_config_t hcfg = {.port = port, .max_clients = 8, .stats_json = stats_json};
         if (http_server_run(&hcfg, &stop_requested) != 0) {
             esp_smoltcp_deinit();
@@ -143,6 +207,9 @@ int main(int argc, char **argv)
     }
     char json[2048];
     stats_json(json, sizeof(json));
+    if (mdns_name) {
+        esp_smoltcp_mdns_free(); /* goodbye packets before the process goes */
+    }
     printf("stats: %s\n", json);
     fflush(stdout);
     /* Connection threads may still be blocked in the stack: exit without tearing it down under them. */
