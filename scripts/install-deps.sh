@@ -41,6 +41,10 @@ declare -a PKG_CHECKS=(
     "tcpdump:/usr/bin/tcpdump"
     "iputils-ping:/usr/bin/ping"
     "util-linux:unshare"
+    "avahi-daemon:/usr/sbin/avahi-daemon"
+    "avahi-utils:avahi-browse"
+    "dbus-daemon:/usr/bin/dbus-daemon"
+    "bind9-dnsutils:dig"
 )
 
 have() {

@@ -88,6 +88,7 @@ typedef struct {
     uint64_t queries;          /* queries that asked for at least one of our records */
     uint64_t legacy_queries;   /* of which legacy unicast (§6.7) */
     uint64_t known_answer_suppressed; /* records left out because the querier knew them */
+    uint64_t rate_limited;     /* answers not multicast: the record went out less than 1 s ago (§6) */
     uint64_t tx_packets;
     uint64_t tx_failures;
 } esp_smoltcp_mdns_info_t;

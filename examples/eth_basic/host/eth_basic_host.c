@@ -61,11 +61,11 @@ static size_t stats_json(char *buf, size_t len)
                          ", \"mdns\": {\"hostname\": \"%s\", \"host_ready\": %s, \"services_ready\": %u, \"renames\": %" PRIu32
                          ", \"conflicts\": %" PRIu32 ", \"rx_packets\": %" PRIu64 ", \"rx_malformed\": %" PRIu64
                          ", \"rx_dropped\": %" PRIu64 ", \"queries\": %" PRIu64 ", \"legacy_queries\": %" PRIu64
-                         ", \"known_answer_suppressed\": %" PRIu64 ", \"tx_packets\": %" PRIu64
+                         ", \"known_answer_suppressed\": %" PRIu64 ", \"rate_limited\": %" PRIu64 ", \"tx_packets\": %" PRIu64
                          ", \"tx_failures\": %" PRIu64 "}}",
                          m.hostname, m.host_ready ? "true" : "false", (unsigned)m.services_ready, m.renames, m.conflicts, m.rx_packets,
                          m.rx_malformed, m.rx_dropped, m.queries, m.legacy_queries, m.known_answer_suppressed,
-                         m.tx_packets, m.tx_failures);
+                         m.rate_limited, m.tx_packets, m.tx_failures);
         if (k > 0 && (size_t)(n - 1 + k) < len) {
             n += k - 1;
         } else {

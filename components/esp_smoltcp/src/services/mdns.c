@@ -42,11 +42,13 @@ static const char *TAG = "esp_smoltcp_mdns";
 #define RECV_SLICE_MS 100u         /* the task looks at `stopping` this often */
 #define MAX_ADDRS 8
 #define MAX_RECS (MAX_ADDRS + 4 * ESP_SMOLTCP_MDNS_MAX_SERVICES)
-#define MAX_QUESTIONS 16
+#define MAX_QUESTIONS 8 /* answered per query; more are parsed (validated) but not answered */
 #define RD_MAX (6 + DNS_NAME_MAX)
 #define TX_MAX 1440 /* fits one IPv6 frame at MTU 1500 */
 #define RX_MAX 1500
 #define TIEBREAK_MAX 8
+#define MC_GAP_US 1000000u       /* §6: a record is multicast at most once a second ... */
+#define MC_GAP_PROBE_US 250000u  /* ... or every 250 ms when defending against a probe */
 
 typedef enum { PH_IDLE, PH_PROBE, PH_ANNOUNCE, PH_READY } phase_t;
 
@@ -106,7 +108,10 @@ static struct {
     uint64_t conflict_window_us;
     unsigned conflict_count;
     cmp_rec_t ours[TIEBREAK_MAX], theirs[TIEBREAK_MAX];
+    dns_question_t qs[MAX_QUESTIONS]; /* here, not on the task's stack (~260 bytes each) */
     uint8_t rx[RX_MAX], tx[TX_MAX];
+    /* When each record (by its index in build order) was last multicast: §6's one-second rule. */
+    uint64_t mc_us[MAX_RECS];
     esp_smoltcp_mdns_info_t info;
 } md;
 
@@ -309,7 +314,9 @@ static void send_owner_records(int owner, bool goodbye)
     for (size_t i = 0; i < md.nrecs; i++) {
         const rec_t *r = &md.recs[i];
         if (r->owner == owner) {
-            try_rec(&w, DNS_SEC_AN, r, goodbye ? 0 : r->ttl, !goodbye);
+            if (try_rec(&w, DNS_SEC_AN, r, goodbye ? 0 : r->ttl, !goodbye)) {
+                md.mc_us[i] = os_now_us();
+            }
         }
     }
     if (w.counts[DNS_SEC_AN]) {
@@ -710,9 +717,18 @@ static void handle_query(const dns_reader_t *msg, const dns_question_t *qs, size
             }
         }
     }
+    /* §6: no record multicast again within a second (250 ms to defend a name being probed). */
+    bool multicast = !legacy && !all_qu;
+    uint64_t now = os_now_us();
+    uint64_t gap = msg->h.nscount ? MC_GAP_PROBE_US : MC_GAP_US;
     any = false;
     for (size_t i = 0; i < md.nrecs; i++) {
-        any = any || md.recs[i].answer;
+        rec_t *r = &md.recs[i];
+        if (multicast && r->answer && md.mc_us[i] && now - md.mc_us[i] < gap) {
+            r->answer = false;
+            md.info.rate_limited++;
+        }
+        any = any || r->answer;
     }
     if (!any) {
         return;
@@ -733,7 +749,9 @@ static void handle_query(const dns_reader_t *msg, const dns_question_t *qs, size
             const rec_t *r = &md.recs[i];
             if (pass == 0 ? r->answer : r->additional) {
                 uint32_t ttl = legacy && r->ttl > LEGACY_TTL ? LEGACY_TTL : r->ttl;
-                try_rec(&w, pass == 0 ? DNS_SEC_AN : DNS_SEC_AR, r, ttl, !legacy);
+                if (try_rec(&w, pass == 0 ? DNS_SEC_AN : DNS_SEC_AR, r, ttl, !legacy) && multicast) {
+                    md.mc_us[i] = now;
+                }
             }
         }
     }
@@ -760,7 +778,7 @@ static bool from_self(const esp_smoltcp_endpoint_t *from)
 static void handle_packet(size_t len, const esp_smoltcp_endpoint_t *from)
 {
     dns_reader_t r;
-    dns_question_t qs[MAX_QUESTIONS];
+    dns_question_t *qs = md.qs;
     size_t nq = 0;
     if (dns_reader_init(&r, md.rx, len) != 0) {
         md.info.rx_malformed++;
@@ -947,6 +965,7 @@ esp_err_t esp_smoltcp_mdns_init(const char *hostname)
     }
     memset(md.svc, 0, sizeof(md.svc));
     memset(&md.info, 0, sizeof(md.info));
+    memset(md.mc_us, 0, sizeof(md.mc_us));
     md.naddrs = 0;
     md.conflict_count = 0;
     md.sock = -1;
