@@ -474,6 +474,9 @@ static void conflict(int owner)
     if (o->ph != PH_PROBE) {
         /* §9: an established name in conflict is probed again; only a failed probe renames. */
         log_owner(owner, "conflicting record seen, probing again");
+        if (owner < 0) {
+            md.info.host_ready = false;
+        }
         start_probe(o, delay);
         return;
     }
