@@ -423,6 +423,50 @@ static void test_remove_sends_goodbye(void)
     CHECK_EQ(info().services_ready, ESP_SMOLTCP_MDNS_MAX_SERVICES - 1);
 }
 
+/* A multicast query from 198.18.7.9:5353; the time until the first response, in us (0: none in 1 s). */
+static uint64_t query_time(const char *name, uint16_t type)
+{
+    uint8_t b[256];
+    dns_writer_t w;
+    dns_name_t n;
+    dns_name_from_str(&n, name);
+    dns_writer_init(&w, b, sizeof(b), 0, 0);
+    dns_write_question(&w, &n, type, DNS_CLASS_IN);
+    size_t m0 = mark();
+    uint64_t t0 = now_us();
+    inject(b, dns_writer_finish(&w));
+    for (int i = 0; i < 1000; i++) {
+        msg_t ms[8];
+        size_t k = mdns_msgs(m0, ms, 8);
+        for (size_t j = 0; j < k; j++) {
+            dns_rr_t rr;
+            dns_reader_t r;
+            if (is_response(&ms[j]) && find_rr(&ms[j], name, type, &rr, &r) == 0) {
+                return ms[j].t_us - t0;
+            }
+        }
+        usleep(1000);
+    }
+    return 0;
+}
+
+static void test_shared_answers_delayed(void)
+{
+    usleep(2200000); /* past the second announcements and their one-second multicast limit */
+    uint64_t dmin = UINT64_MAX, dmax = 0;
+    for (int i = 0; i < 5; i++) {
+        uint64_t d = query_time("_http._tcp.local", DNS_TYPE_PTR); /* shared: 20-120 ms later (§6) */
+        CHECK(d >= 20000 && d < 200000);
+        dmin = d < dmin ? d : dmin;
+        dmax = d > dmax ? d : dmax;
+        usleep(1050000);
+    }
+    uint64_t u = query_time("node.local", DNS_TYPE_A); /* unique: at once */
+    CHECK(u > 0 && u < 20000);
+    printf("shared answer delays %llu-%llu us, unique answer %llu us\n", (unsigned long long)dmin,
+           (unsigned long long)dmax, (unsigned long long)u);
+}
+
 static bool probing_again(void) { return !info().host_ready || info().conflicts > 0; }
 static bool renamed(void) { return info().renames == 1; }
 
@@ -548,6 +592,7 @@ int main(void)
     RUN(test_probe_and_announce);
     RUN(test_services);
     RUN(test_remove_sends_goodbye);
+    RUN(test_shared_answers_delayed);
     RUN(test_conflict_then_rename);
     RUN(test_tiebreak_lost);
     RUN(test_free_sends_goodbyes);

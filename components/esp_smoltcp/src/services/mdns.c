@@ -76,6 +76,7 @@ typedef struct {
     bool unique;                  /* cache-flush bit; probed */
     uint32_t ttl;
     int owner;                    /* -1: host, else service index */
+    uint8_t slot;                 /* stable index into md.mc_us: address number, or service x 4 + kind */
     const dns_name_t *rd_name;    /* PTR / SRV target, written compressed */
     uint16_t rdlen;
     uint8_t rd[RD_MAX];           /* canonical rdata */
@@ -110,8 +111,13 @@ static struct {
     cmp_rec_t ours[TIEBREAK_MAX], theirs[TIEBREAK_MAX];
     dns_question_t qs[MAX_QUESTIONS]; /* here, not on the task's stack (~260 bytes each) */
     uint8_t rx[RX_MAX], tx[TX_MAX];
-    /* When each record (by its index in build order) was last multicast: §6's one-second rule. */
+    /* When each record (by rec_t.slot) was last multicast: §6's one-second rule. */
     uint64_t mc_us[MAX_RECS];
+    /* §6: a multicast answer holding shared records waits a random 20-120 ms. One slot. */
+    uint8_t delayed[TX_MAX];
+    size_t delayed_len;
+    uint8_t delayed_family;
+    uint64_t delayed_due_us;
     esp_smoltcp_mdns_info_t info;
 } md;
 
@@ -194,6 +200,7 @@ static void build_records(void)
         bool v4 = md.addrs[i].family == ESP_SMOLTCP_AF_INET;
         rec_t *r = new_rec(&md.host_name, v4 ? DNS_TYPE_A : DNS_TYPE_AAAA, true, HOST_TTL, -1);
         if (r) {
+            r->slot = (uint8_t)i;
             r->rdlen = v4 ? 4 : 16;
             memcpy(r->rd, md.addrs[i].addr, r->rdlen);
         }
@@ -203,20 +210,24 @@ static void build_records(void)
         if (!s->used) {
             continue;
         }
+        uint8_t slot = (uint8_t)(MAX_ADDRS + 4 * k);
         rec_t *r = new_rec(&s->type_name, DNS_TYPE_PTR, false, OTHER_TTL, k);
         if (r) {
+            r->slot = slot;
             r->rd_name = &s->inst_name;
             r->rdlen = s->inst_name.len;
             memcpy(r->rd, s->inst_name.b, r->rdlen);
         }
         r = new_rec(&md.services_name, DNS_TYPE_PTR, false, OTHER_TTL, k);
         if (r) {
+            r->slot = (uint8_t)(slot + 1);
             r->rd_name = &s->type_name;
             r->rdlen = s->type_name.len;
             memcpy(r->rd, s->type_name.b, r->rdlen);
         }
         r = new_rec(&s->inst_name, DNS_TYPE_SRV, true, HOST_TTL, k);
         if (r) {
+            r->slot = (uint8_t)(slot + 2);
             uint8_t fixed[6] = {0, 0, 0, 0, (uint8_t)(s->port >> 8), (uint8_t)s->port}; /* priority, weight, port */
             memcpy(r->rd, fixed, 6);
             r->rd_name = &md.host_name;
@@ -225,6 +236,7 @@ static void build_records(void)
         }
         r = new_rec(&s->inst_name, DNS_TYPE_TXT, true, OTHER_TTL, k);
         if (r) {
+            r->slot = (uint8_t)(slot + 3);
             r->rdlen = s->txt_len;
             memcpy(r->rd, s->txt, s->txt_len);
         }
@@ -276,13 +288,13 @@ static bool try_rec(dns_writer_t *w, int sec, const rec_t *r, uint32_t ttl, bool
 
 /* ---- sending -------------------------------------------------------------------- */
 
-static void send_to(size_t len, const esp_smoltcp_endpoint_t *to)
+static void send_buf(const uint8_t *buf, size_t len, const esp_smoltcp_endpoint_t *to)
 {
     if (len == 0) {
         md.info.tx_failures++; /* nothing fitted: a caller bug, counted, never sent half */
         return;
     }
-    ssize_t n = esp_smoltcp_sock_sendto(md.sock, md.tx, len, 0, to, 100);
+    ssize_t n = esp_smoltcp_sock_sendto(md.sock, buf, len, 0, to, 100);
     if (n == (ssize_t)len) {
         md.info.tx_packets++;
     } else {
@@ -291,18 +303,37 @@ static void send_to(size_t len, const esp_smoltcp_endpoint_t *to)
     }
 }
 
-static void send_multicast(size_t len, uint8_t only_family)
+static void send_to(size_t len, const esp_smoltcp_endpoint_t *to)
+{
+    send_buf(md.tx, len, to);
+}
+
+static void send_multicast_buf(const uint8_t *buf, size_t len, uint8_t only_family)
 {
     esp_smoltcp_endpoint_t ep = {.port = MDNS_PORT};
     if (md.v4 && only_family != ESP_SMOLTCP_AF_INET6) {
         ep.family = ESP_SMOLTCP_AF_INET;
         memcpy(ep.addr, GROUP4, 4);
-        send_to(len, &ep);
+        send_buf(buf, len, &ep);
     }
     if (md.v6 && only_family != ESP_SMOLTCP_AF_INET) {
         ep.family = ESP_SMOLTCP_AF_INET6;
         memcpy(ep.addr, GROUP6, 16);
-        send_to(len, &ep);
+        send_buf(buf, len, &ep);
+    }
+}
+
+static void send_multicast(size_t len, uint8_t only_family)
+{
+    send_multicast_buf(md.tx, len, only_family);
+}
+
+/* The multicast answer waiting out its random delay, if any, goes now. */
+static void flush_delayed(void)
+{
+    if (md.delayed_len) {
+        send_multicast_buf(md.delayed, md.delayed_len, md.delayed_family);
+        md.delayed_len = 0;
     }
 }
 
@@ -315,7 +346,7 @@ static void send_owner_records(int owner, bool goodbye)
         const rec_t *r = &md.recs[i];
         if (r->owner == owner) {
             if (try_rec(&w, DNS_SEC_AN, r, goodbye ? 0 : r->ttl, !goodbye)) {
-                md.mc_us[i] = os_now_us();
+                md.mc_us[r->slot] = os_now_us();
             }
         }
     }
@@ -397,6 +428,9 @@ static void run_owner(int owner, uint64_t now)
 
 static void run_timers(uint64_t now)
 {
+    if (md.delayed_len && now >= md.delayed_due_us) {
+        flush_delayed();
+    }
     run_owner(-1, now);
     for (int k = 0; k < ESP_SMOLTCP_MDNS_MAX_SERVICES; k++) {
         svc_t *s = &md.svc[k];
@@ -413,7 +447,7 @@ static void run_timers(uint64_t now)
 
 static uint64_t next_due(void)
 {
-    uint64_t t = UINT64_MAX;
+    uint64_t t = md.delayed_len ? md.delayed_due_us : UINT64_MAX;
     if (md.host.ph == PH_PROBE || md.host.ph == PH_ANNOUNCE) {
         t = md.host.due_us;
     }
@@ -727,7 +761,7 @@ static void handle_query(const dns_reader_t *msg, const dns_question_t *qs, size
     any = false;
     for (size_t i = 0; i < md.nrecs; i++) {
         rec_t *r = &md.recs[i];
-        if (multicast && r->answer && md.mc_us[i] && now - md.mc_us[i] < gap) {
+        if (multicast && r->answer && md.mc_us[r->slot] && now - md.mc_us[r->slot] < gap) {
             r->answer = false;
             md.info.rate_limited++;
         }
@@ -753,14 +787,25 @@ static void handle_query(const dns_reader_t *msg, const dns_question_t *qs, size
             if (pass == 0 ? r->answer : r->additional) {
                 uint32_t ttl = legacy && r->ttl > LEGACY_TTL ? LEGACY_TTL : r->ttl;
                 if (try_rec(&w, pass == 0 ? DNS_SEC_AN : DNS_SEC_AR, r, ttl, !legacy) && multicast) {
-                    md.mc_us[i] = now;
+                    md.mc_us[r->slot] = now;
                 }
             }
         }
     }
     size_t len = dns_writer_finish(&w);
+    bool shared = false;
+    for (size_t i = 0; i < md.nrecs; i++) {
+        shared = shared || (md.recs[i].answer && !md.recs[i].unique);
+    }
     if (legacy || all_qu) {
         send_to(len, from); /* §5.4 QU / §6.7 legacy: straight back to the asker */
+    } else if (shared && len) {
+        /* §6: other responders may answer the same shared set: 20-120 ms apart, at random. */
+        flush_delayed();
+        memcpy(md.delayed, md.tx, len);
+        md.delayed_len = len;
+        md.delayed_family = from->family;
+        md.delayed_due_us = now + 20000u + os_random_u64() % 100001u;
     } else {
         send_multicast(len, from->family);
     }
@@ -969,6 +1014,7 @@ esp_err_t esp_smoltcp_mdns_init(const char *hostname)
     memset(md.svc, 0, sizeof(md.svc));
     memset(&md.info, 0, sizeof(md.info));
     memset(md.mc_us, 0, sizeof(md.mc_us));
+    md.delayed_len = 0;
     md.naddrs = 0;
     md.conflict_count = 0;
     md.sock = -1;
@@ -1085,6 +1131,7 @@ esp_err_t esp_smoltcp_mdns_service_add(const char *instance, const char *service
         goto out;
     }
     s->o.ph = PH_IDLE; /* the task starts probing once the host name is settled */
+    memset(&md.mc_us[MAX_ADDRS + 4 * slot], 0, 4 * sizeof(md.mc_us[0])); /* a new service, never multicast */
     s->used = true;
 out:
     unlock();
