@@ -29,10 +29,11 @@ import struct
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
-from e2e_helpers import STATIC_IP
+from e2e_helpers import REPO, STATIC_IP
 
 NAME = "dut"
 PORT = 8080
@@ -453,3 +454,30 @@ def test_multicast_rate_limit(bed, mdns_demo):
     assert len(answers) == 1, [a.summary() for a in answers]
     assert after["rate_limited"] - before["rate_limited"] == 1, (before, after)
     assert after["queries"] - before["queries"] == 1, (before, after)
+
+
+RESOLVE_TOOL = Path(os.environ.get("ESP_SMOLTCP_RESOLVE_TOOL")
+                    or REPO / "build" / "host" / "tests" / "tools" / "resolve_tool")
+
+
+def test_getaddrinfo_local_names(bed, avahi):
+    """getaddrinfo("x.local") through the BSD shim goes out as one-shot mDNS queries (§5.1)."""
+    if not RESOLVE_TOOL.exists():
+        pytest.skip(f"resolve tool not built: {RESOLVE_TOOL}")
+    pub = avahi.start(["avahi-publish", "-a", "-R", "printer.local", "198.18.0.77"])
+    assert avahi.resolve("printer.local", "-4") == ["198.18.0.77"]
+    queries = ["printer.local:4", "peer.local:4", "peer.local:6", "me.local:0", "nosuch.local:4"]
+    r = bed.dut([str(RESOLVE_TOOL), "--tap", bed.tap_name, "--static", f"{STATIC_IP}/24", "--mdns", "me",
+                 *queries], timeout=60, check=False)
+    assert r.returncode == 0, r.stdout + r.stderr
+    got = {(d["name"], d["family"]): d for d in (json.loads(x) for x in r.stdout.splitlines()
+                                                   if x.startswith('{"name"'))}
+    print(r.stdout)
+    assert got[("printer.local", 4)]["addrs"] == ["198.18.0.77"], got
+    assert got[("peer.local", 4)]["addrs"] == [bed.peer_ip], got
+    v6 = {ipaddress.ip_address(a) for a in got[("peer.local", 6)]["addrs"]}
+    assert ipaddress.ip_address(bed.peer_ip6) in v6, got
+    me = got[("me.local", 0)]["addrs"]
+    assert me[0] == STATIC_IP and any(a.startswith("fe80:") for a in me), got  # own name, A first
+    assert got[("nosuch.local", 4)]["rc"] == "EAI_NONAME", got
+    bed.stop(pub)

@@ -10,12 +10,14 @@
  * simultaneous-probe tie-break (§8.2), and init after free.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "esp_smoltcp.h"
+#include "esp_smoltcp_dns.h"
 #include "esp_smoltcp_mdns.h"
 #include "mdns_proto.h"
 #include "unit_test.h"
@@ -518,6 +520,38 @@ static void test_conflict_then_rename(void)
         }
     }
     CHECK(srv_new);
+    /* The resolver now sends .local names to mDNS; our own name comes from the interface. */
+    esp_smoltcp_endpoint_t ep[4];
+    CHECK_EQ(esp_smoltcp_dns_resolve("node-2.local", ESP_SMOLTCP_AF_INET, ep, 4, 1000), 1);
+    CHECK(ep[0].family == ESP_SMOLTCP_AF_INET && memcmp(ep[0].addr, "\xc6\x12\x07\x02", 4) == 0);
+    CHECK_EQ(esp_smoltcp_dns_resolve("NODE-2.LOCAL.", ESP_SMOLTCP_AF_UNSPEC, ep, 4, 1000), 2); /* A, then AAAA */
+    CHECK(ep[0].family == ESP_SMOLTCP_AF_INET && ep[1].family == ESP_SMOLTCP_AF_INET6 && ep[1].addr[0] == 0xfe);
+    CHECK_EQ(esp_smoltcp_mdns_resolve_host("printer.com", 0, ep, 4, 100), -EINVAL);
+    CHECK_EQ(esp_smoltcp_mdns_resolve_host("local", 0, ep, 4, 100), -EINVAL);
+    CHECK_EQ(esp_smoltcp_mdns_resolve_host(NULL, 0, ep, 4, 100), -EINVAL);
+    CHECK_EQ(esp_smoltcp_mdns_resolve_host("x.local", 5, ep, 4, 100), -EINVAL);
+    /* Nobody answers on the capture netdev: the query goes to both groups, then -ENOENT in time. */
+    size_t m1 = mark();
+    uint64_t t0 = now_us();
+    CHECK_EQ(esp_smoltcp_dns_resolve("printer.local", ESP_SMOLTCP_AF_INET, ep, 4, 300), -ENOENT);
+    uint64_t took = now_us() - t0;
+    CHECK(took >= 290000 && took < 600000);
+    msg_t qm[16];
+    size_t nq = mdns_msgs(m1, qm, 16);
+    unsigned q4 = 0, q6 = 0;
+    for (size_t i = 0; i < nq; i++) {
+        dns_reader_t r;
+        dns_question_t q;
+        dns_name_t want;
+        dns_name_from_str(&want, "printer.local");
+        if (dns_reader_init(&r, qm[i].dns, qm[i].len) == 0 && !(r.h.flags & DNS_FLAG_QR) && r.h.id != 0 &&
+            dns_read_question(&r, &q) == 0 && q.type == DNS_TYPE_A && dns_name_eq(&q.name, &want)) {
+            q4 += qm[i].family == 4;
+            q6 += qm[i].family == 6;
+        }
+    }
+    CHECK_EQ(q4, 1);
+    CHECK_EQ(q6, 1);
 }
 
 static void test_tiebreak_lost(void)
@@ -569,6 +603,9 @@ static void test_free_sends_goodbyes(void)
         if (is_response(&ms[i]) && find_rr(&ms[i], "svc._ipp._tcp.local", DNS_TYPE_SRV, &rr, &r) == 0) {
             srv0 = rr.ttl == 0;
         }
+    }
+    if (!a0 || !srv0) {
+        printf("frames %zu, from %zu, msgs %zu\n", mark(), m0, n);
     }
     CHECK(a0);
     CHECK(srv0);

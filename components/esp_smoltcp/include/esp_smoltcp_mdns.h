@@ -26,6 +26,7 @@
 #include <stdint.h>
 
 #include "esp_err.h"
+#include "esp_smoltcp_sock.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -95,6 +96,20 @@ typedef struct {
 
 /** @return ESP_OK (running or not); ESP_ERR_INVALID_ARG. */
 esp_err_t esp_smoltcp_mdns_get_info(esp_smoltcp_mdns_info_t *out);
+
+/**
+ * Resolve a ".local" host name with one-shot multicast queries (RFC 6762
+ * §5.1) from an ephemeral port, repeated every second: responders answer
+ * with a unicast reply. The responder need not run; our own current host
+ * name is answered from the interface's addresses. Same contract as
+ * esp_smoltcp_dns_resolve() (A before AAAA, ports 0), with which
+ * esp_smoltcp_dns_set_local_resolver() connects it; esp_smoltcp_mdns_init()
+ * does that, so getaddrinfo("name.local") works from then on.
+ * @return number of addresses (> 0); -ENOENT (no answer in timeout_ms);
+ *         -EINVAL (not a .local name, bad family); a socket error (-ENETDOWN ...).
+ */
+int esp_smoltcp_mdns_resolve_host(const char *name, int family, esp_smoltcp_endpoint_t *out, size_t max,
+                                  uint32_t timeout_ms);
 
 #ifdef __cplusplus
 }

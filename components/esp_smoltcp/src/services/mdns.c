@@ -18,6 +18,7 @@
 
 #include "esp_log.h"
 #include "esp_smoltcp_addrs.h"
+#include "esp_smoltcp_dns.h"
 #include "esp_smoltcp_mcast.h"
 #include "esp_smoltcp_mdns.h"
 #include "esp_smoltcp_sock.h"
@@ -920,7 +921,10 @@ static void mdns_task(void *arg)
         unlock();
     }
     /* §10.1: goodbyes for everything announced, so caches forget us at once. */
+    esp_smoltcp_stats_t st;
+    uint64_t tx_before = esp_smoltcp_get_stats(ESP_SMOLTCP_IFACE_ETH, &st) == ESP_OK ? st.tx_frames : 0;
     lock();
+    uint64_t sent_before = md.info.tx_packets;
     build_records();
     for (int k = 0; k < ESP_SMOLTCP_MDNS_MAX_SERVICES; k++) {
         if (md.svc[k].used && md.svc[k].o.ph >= PH_ANNOUNCE) {
@@ -930,7 +934,18 @@ static void mdns_task(void *arg)
     if (md.host.ph >= PH_ANNOUNCE) {
         send_owner_records(-1, true);
     }
+    uint64_t sent = md.info.tx_packets - sent_before;
     unlock();
+    /*
+     * Closing a UDP socket drops datagrams the poll task has not sent yet: give
+     * the goodbyes up to 250 ms to reach the driver (counted by its TX frames).
+     */
+    for (int i = 0; i < 50 && sent; i++) {
+        if (esp_smoltcp_get_stats(ESP_SMOLTCP_IFACE_ETH, &st) != ESP_OK || st.tx_frames - tx_before >= sent) {
+            break;
+        }
+        wait_ms(5);
+    }
 }
 
 /* ---- API -------------------------------------------------------------------------- */
@@ -1040,6 +1055,8 @@ esp_err_t esp_smoltcp_mdns_init(const char *hostname)
     }
     md.running = true;
     md.info.running = true;
+    /* getaddrinfo("x.local") from now on goes out as mDNS queries (RFC 6762 §3, §5.1). */
+    esp_smoltcp_dns_set_local_resolver(esp_smoltcp_mdns_resolve_host);
     ESP_LOGI(TAG, "responder for %s.local started", md.host_label);
 out:
     unlock();
