@@ -411,7 +411,7 @@ def test_goodbye_on_shutdown(bed, mdns_demo):
     wait_ready(bed)
     with bed.capture("udp port 5353", name="mdns.pcap") as cap:
         time.sleep(0.5)
-        mdns_demo.stop()
+        assert mdns_demo.stop() == 0, mdns_demo.output()  # a clean exit (also under ASan/TSan)
         time.sleep(0.5)
     from scapy.all import rdpcap, DNS  # noqa: E402 (scapy is slow to import)
     goodbyes = []
