@@ -16,13 +16,18 @@ Checks:
   with `dig @198.18.0.2 -p 5353` get unicast answers with the query's id (§6.7);
 - a query carrying the answer as a known answer gets no reply (§7.1); QU questions get a
   unicast reply; malformed packets are counted and the responder keeps answering;
-- goodbye packets (TTL 0) for the host and the service appear in a capture on shutdown.
+- goodbye packets (TTL 0) for the host and the service appear in a capture on shutdown;
+- another host already advertising instance "eth_basic" makes ours "eth_basic (2)";
+- a record is multicast at most once a second (§6); answer times are printed;
+- getaddrinfo("x.local") in the stack (tests/tools/resolve_tool --mdns) resolves avahi's
+  names, an avahi-published one and our own; a missing one gives EAI_NONAME.
 """
 from __future__ import annotations
 
 import ipaddress
 import json
 import os
+import re
 import shutil
 import socket
 import struct
@@ -480,4 +485,36 @@ def test_getaddrinfo_local_names(bed, avahi):
     me = got[("me.local", 0)]["addrs"]
     assert me[0] == STATIC_IP and any(a.startswith("fe80:") for a in me), got  # own name, A first
     assert got[("nosuch.local", 4)]["rc"] == "EAI_NONAME", got
+    bed.stop(pub)
+
+
+def test_service_instance_conflict_renamed(bed, avahi, start_demo):
+    """Another host already advertises 'eth_basic' as _http._tcp: ours becomes 'eth_basic (2)'."""
+    pub = avahi.start(["avahi-publish", "-s", "eth_basic", "_http._tcp", "9999", "owner=peer"])
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        r = avahi.run(["avahi-browse", "-rptk", "_http._tcp"], timeout=20)
+        if any(line.startswith("=") and ";eth_basic;" in line for line in r.stdout.splitlines()):
+            break
+        time.sleep(0.3)
+    d = start_demo(bed, port=PORT, extra=["--mdns", NAME])
+    demo_addrs(d)
+    wait_ready(bed, 15)
+    st = stats(bed)["mdns"]
+    assert st["renames"] == 1 and st["hostname"] == NAME, st
+    rows = []
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        r = avahi.run(["avahi-browse", "-rptk", "_http._tcp"], timeout=20)
+        rows = [line.split(";") for line in r.stdout.splitlines() if line.startswith("=")]
+        for f in rows:  # avahi-browse -p escapes as \DDD (decimal)
+            f[3] = re.sub(r"\\(\d{3})", lambda m: chr(int(m.group(1))), f[3])
+        if any(f[3] == "eth_basic (2)" for f in rows):
+            break
+        time.sleep(0.5)
+    print("\n".join(";".join(f) for f in rows))
+    ours = [f for f in rows if f[3] == "eth_basic (2)"]
+    theirs = [f for f in rows if f[3] == "eth_basic"]
+    assert ours and all(f[6] == f"{NAME}.local" and f[8] == str(PORT) for f in ours), rows
+    assert theirs and all(f[8] == "9999" for f in theirs), rows
     bed.stop(pub)
