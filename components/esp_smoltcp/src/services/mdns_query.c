@@ -171,7 +171,7 @@ int esp_smoltcp_mdns_resolve_host(const char *name, int family, esp_smoltcp_endp
     uint64_t now = os_now_us();
     uint64_t deadline = timeout_ms == ESP_SMOLTCP_WAIT_FOREVER ? UINT64_MAX : now + (uint64_t)timeout_ms * 1000u;
     uint64_t next_send = now;
-    uint8_t rx[1500];
+    uint8_t rx[512]; /* the caller's stack: A/AAAA replies are ~100 bytes; a larger one is skipped */
     while (f.n[0] + f.n[1] == 0) {
         now = os_now_us();
         if (now >= deadline) {
