@@ -12,7 +12,7 @@ import pytest
 
 HERE = Path(__file__).resolve().parent
 OUT = Path(os.environ.get("FUZZ_OUT") or HERE.parent / "build" / "fuzz")
-TARGETS = ["fuzz_frames", "fuzz_bsd"]
+TARGETS = ["fuzz_frames", "fuzz_bsd", "fuzz_mdns"]
 
 # id -> reason, from the table in known/README.md
 REASONS = {}

@@ -46,6 +46,10 @@ declare -a PKG_CHECKS=(
     "openssl:openssl"
     "mosquitto:/usr/sbin/mosquitto"
     "mosquitto-clients:mosquitto_sub"
+    "avahi-daemon:/usr/sbin/avahi-daemon"
+    "avahi-utils:avahi-browse"
+    "dbus-daemon:/usr/bin/dbus-daemon"
+    "bind9-dnsutils:dig"
 )
 
 have() {

@@ -1,9 +1,11 @@
 /*
  * Resolve names through the stack (DHCP or static DNS) with the BSD netdb
  * API, as an IDF app would, and print one JSON line per query:
- *   resolve_tool --tap tap0 [--static A/LEN --gw G --dns "D1,D2"] [--wait v4|v6|both] NAME:FAMILY ...
+ *   resolve_tool --tap tap0 [--static A/LEN --gw G --dns "D1,D2"] [--wait v4|v6|both] [--mdns HOST] NAME:FAMILY ...
  * FAMILY is 4, 6 or 0 (AF_UNSPEC). Used by tests/e2e/test_dns.py, which
  * compares the answers with the Linux resolver's for the same queries.
+ * --mdns HOST starts the mDNS responder as HOST.local, which also sends .local
+ * names to mDNS (tests/e2e/test_mdns.py).
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -15,6 +17,7 @@
 
 #include "esp_smoltcp.h"
 #include "esp_smoltcp_host_netdb.h"
+#include "esp_smoltcp_mdns.h"
 #include "esp_smoltcp_tap.h"
 
 static const char *eai_name(int rc)
@@ -46,6 +49,7 @@ int main(int argc, char **argv)
     esp_smoltcp_config_t cfg = ESP_SMOLTCP_DEFAULT_CONFIG();
     const char *tap = NULL;
     esp_smoltcp_ip_wait_t wait = ESP_SMOLTCP_WAIT_IPV4;
+    const char *mdns = NULL;
     int i = 1;
     for (; i + 1 < argc && strncmp(argv[i], "--", 2) == 0; i += 2) {
         if (strcmp(argv[i], "--tap") == 0) {
@@ -62,6 +66,8 @@ int main(int argc, char **argv)
             wait = strcmp(argv[i + 1], "v6") == 0     ? ESP_SMOLTCP_WAIT_IPV6_GLOBAL
                    : strcmp(argv[i + 1], "both") == 0 ? ESP_SMOLTCP_WAIT_BOTH
                                                       : ESP_SMOLTCP_WAIT_IPV4;
+        } else if (strcmp(argv[i], "--mdns") == 0) {
+            mdns = argv[i + 1];
         }
     }
     esp_smoltcp_netdev_t *dev;
@@ -69,6 +75,10 @@ int main(int argc, char **argv)
         esp_smoltcp_attach_netdev(dev) != ESP_OK ||
         esp_smoltcp_wait_for_ip_kind(ESP_SMOLTCP_IFACE_ETH, wait, 20000) != ESP_OK) {
         fprintf(stderr, "resolve_tool: stack did not come up\n");
+        return 1;
+    }
+    if (mdns && esp_smoltcp_mdns_init(mdns) != ESP_OK) {
+        fprintf(stderr, "resolve_tool: mdns init failed\n");
         return 1;
     }
     for (; i < argc; i++) {

@@ -39,6 +39,17 @@ esp_err_t esp_smoltcp_dns_set_servers(const esp_smoltcp_endpoint_t *servers, siz
 /** Current servers; returns how many were written (<= max). */
 size_t esp_smoltcp_dns_get_servers(esp_smoltcp_endpoint_t *out, size_t max);
 
+/** A resolver for one namespace, with esp_smoltcp_dns_resolve()'s contract. */
+typedef int (*esp_smoltcp_dns_local_resolver_t)(const char *name, int family, esp_smoltcp_endpoint_t *out,
+                                                size_t max, uint32_t timeout_ms);
+
+/**
+ * Send names under ".local" (RFC 6762 §3: they never go to unicast DNS
+ * servers) to fn, e.g. esp_smoltcp_mdns_resolve_host; NULL: such names are
+ * asked of the DNS servers like any other. esp_smoltcp_mdns_init() sets it.
+ */
+void esp_smoltcp_dns_set_local_resolver(esp_smoltcp_dns_local_resolver_t fn);
+
 #ifdef __cplusplus
 }
 #endif

@@ -5,11 +5,14 @@
  *
  *   eth_basic --tap tap0 [--port 80] [--mac 02:..] [--static A.B.C.D/LEN --gw G --dns D]
  *             [--ipv6 on|off] [--dhcp6 on|off] [--wait v4|v6|either|both] [--listen6 on|off]
- *             [--ptp l2|udp4 [--ptp-domain N] [--ptp-report-ms MS]]
+ *             [--ptp l2|udp4 [--ptp-domain N] [--ptp-report-ms MS]] [--mdns NAME]
  *
  * --ptp: run the PTP slave (esp_smoltcp_ptp.h) over Ethernet or UDP/IPv4; its state
  * changes and a status line every MS (default 1000) are logged ("ptp: ...",
  * see ptp_monitor.h) and /stats gets a "ptp" object.
+ *
+ * --mdns NAME: answer mDNS for NAME.local and advertise the HTTP server as
+ * DNS-SD service "eth_basic" (_http._tcp, TXT path=/dl).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -22,6 +25,8 @@
 
 #include "esp_smoltcp.h"
 #include "esp_smoltcp_dns.h"
+#include "esp_smoltcp_addrs.h"
+#include "esp_smoltcp_mdns.h"
 #include "esp_smoltcp_tap.h"
 #include "http_server.h"
 #include "ptp_monitor.h"
@@ -89,6 +94,32 @@ static int addrs_json(char *buf, size_t len)
     return (int)n;
 }
 
+/* ", \"mdns\": {...}" while the responder runs, else nothing; 0 when it does not fit in len. */
+static size_t mdns_json(char *buf, size_t len)
+{
+    esp_smoltcp_mdns_info_t info;
+    if (esp_smoltcp_mdns_get_info(&info) != ESP_OK || !info.running) {
+        return 0;
+    }
+    int k = snprintf(buf, len,
+                     ", \"mdns\": {\"hostname\": \"%s\", \"host_ready\": %s, \"services_ready\": %u, \"renames\": %" PRIu32
+                     ", \"conflicts\": %" PRIu32 ", \"rx_packets\": %" PRIu64 ", \"rx_malformed\": %" PRIu64
+                     ", \"rx_dropped\": %" PRIu64 ", \"queries\": %" PRIu64 ", \"legacy_queries\": %" PRIu64
+                     ", \"known_answer_suppressed\": %" PRIu64 ", \"rate_limited\": %" PRIu64 ", \"tx_packets\": %" PRIu64
+                     ", \"tx_failures\": %" PRIu64 "}",
+                     info.hostname, info.host_ready ? "true" : "false", (unsigned)info.services_ready, info.renames,
+                     info.conflicts, info.rx_packets, info.rx_malformed, info.rx_dropped, info.queries,
+                     info.legacy_queries, info.known_answer_suppressed, info.rate_limited, info.tx_packets,
+                     info.tx_failures);
+    if (k < 0 || (size_t)k >= len) {
+        if (len) {
+            buf[0] = 0;
+        }
+        return 0;
+    }
+    return (size_t)k;
+}
+
 static size_t stats_json(char *buf, size_t len)
 {
     esp_smoltcp_stats_t s;
@@ -123,12 +154,34 @@ static size_t stats_json(char *buf, size_t len)
         return (size_t)snprintf(buf, len, "{}");
     }
     m += ptp_monitor_json(buf + m, len - m - 1);
-    if (m + 2 > len) {
+    if (m + 2 >= len) {
         return (size_t)snprintf(buf, len, "{}");
     }
+    m += mdns_json(buf + m, len - m - 1);
     buf[m++] = '}';
     buf[m] = 0;
     return m;
+}
+
+/* Every interface address, one line each ("addr: 198.18.0.2", "addr: fe80::..."). */
+static void print_addrs(void)
+{
+    esp_smoltcp_ip_addr_t a[8];
+    size_t n = 0;
+    if (esp_smoltcp_get_ip_addrs(ESP_SMOLTCP_IFACE_ETH, ESP_SMOLTCP_AF_UNSPEC, a, 8, &n) != ESP_OK) {
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (a[i].family == ESP_SMOLTCP_AF_INET) {
+            printf("addr: %u.%u.%u.%u\n", a[i].addr[0], a[i].addr[1], a[i].addr[2], a[i].addr[3]);
+        } else {
+            printf("addr: ");
+            for (int w = 0; w < 8; w++) {
+                printf("%s%x", w ? ":" : "", (unsigned)(a[i].addr[2 * w] << 8 | a[i].addr[2 * w + 1]));
+            }
+            printf("\n");
+        }
+    }
 }
 
 static int parse_mac(const char *s, uint8_t mac[6])
@@ -150,7 +203,7 @@ static void usage(void)
 {
     fprintf(stderr, "usage: eth_basic --tap IFNAME [--port N] [--mac MAC] [--static ADDR/LEN [--gw GW] [--dns DNS]]\n"
                     "                 [--ipv6 on|off] [--dhcp6 on|off] [--wait v4|v6|either|both] [--listen6 on|off]\n"
-                    "                 [--ptp l2|udp4 [--ptp-domain N] [--ptp-report-ms MS]]\n");
+                    "                 [--ptp l2|udp4 [--ptp-domain N] [--ptp-report-ms MS]] [--mdns NAME]\n");
 }
 
 int main(int argc, char **argv)
@@ -162,6 +215,7 @@ int main(int argc, char **argv)
     bool have_mac = false;
     bool listen6 = true;
     esp_smoltcp_ip_wait_t wait = ESP_SMOLTCP_WAIT_IPV4;
+    const char *mdns_name = NULL;
     esp_smoltcp_config_t cfg = ESP_SMOLTCP_DEFAULT_CONFIG();
     const char *ptp = NULL;
     int ptp_domain = 0, ptp_report_ms = 1000;
@@ -213,6 +267,8 @@ int main(int argc, char **argv)
                 usage();
                 return 2;
             }
+        } else if (strcmp(a, "--mdns") == 0) {
+            mdns_name = v;
         } else {
             usage();
             return 2;
@@ -257,6 +313,20 @@ int main(int argc, char **argv)
             printf("ip6: %s/%u %s\n", inet_ntop(AF_INET6, ip6.addrs[i].addr, a, sizeof(a)), ip6.addrs[i].prefix_len,
                    ip6_state_name(ip6.addrs[i].state));
         }
+        print_addrs();
+        if (mdns_name) {
+            static const esp_smoltcp_mdns_txt_item_t txt[] = {{"path", "/dl"}};
+            err = esp_smoltcp_mdns_init(mdns_name);
+            if (err == ESP_OK) {
+                err = esp_smoltcp_mdns_service_add("eth_basic", "_http", "_tcp", (uint16_t)port, txt, 1);
+            }
+            if (err != ESP_OK) {
+                fprintf(stderr, "eth_basic: mdns: %s\n", esp_err_to_name(err));
+                esp_smoltcp_deinit();
+                return 1;
+            }
+            printf("mdns: %s.local, service eth_basic._http._tcp port %d\n", mdns_name, port);
+        }
         http_server_config_t hcfg = {.port = port, .max_clients = 8, .stats_json = stats_json,
                                      .dual_stack = listen6 && cfg.ipv6_slaac};
         if (http_server_run(&hcfg, &stop_requested) != 0) {
@@ -266,6 +336,9 @@ int main(int argc, char **argv)
     }
     char json[4096];
     stats_json(json, sizeof(json));
+    if (mdns_name) {
+        esp_smoltcp_mdns_free(); /* goodbye packets before the process goes */
+    }
     printf("stats: %s\n", json);
     fflush(stdout);
     /* Connection threads may still be blocked in the stack: exit without tearing it down under them. */

@@ -4,6 +4,8 @@
  * esp_http_server serving
  *   GET /dl/N   N bytes of a fixed pattern, rate logged in Mbit/s
  *   GET /stats  the stack's counters
+ * and, with CONFIG_EXAMPLE_MDNS_HOSTNAME, <name>.local and the DNS-SD service
+ * "eth_basic" (_http._tcp) over mDNS.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -16,6 +18,7 @@
 #include "esp_log.h"
 #include "esp_smoltcp.h"
 #include "esp_smoltcp_eth.h"
+#include "esp_smoltcp_mdns.h"
 #include "esp_timer.h"
 #include "sdkconfig.h"
 
@@ -115,4 +118,12 @@ void app_main(void)
     httpd_register_uri_handler(server, &stats);
     ESP_LOGI(TAG, "http://%u.%u.%u.%u:%d/dl/N", ip.addr[0], ip.addr[1], ip.addr[2], ip.addr[3],
              CONFIG_EXAMPLE_HTTP_PORT);
+#if CONFIG_ESP_SMOLTCP_MDNS
+    if (CONFIG_EXAMPLE_MDNS_HOSTNAME[0]) {
+        static const esp_smoltcp_mdns_txt_item_t txt[] = {{"path", "/dl"}};
+        ESP_ERROR_CHECK(esp_smoltcp_mdns_init(CONFIG_EXAMPLE_MDNS_HOSTNAME));
+        ESP_ERROR_CHECK(esp_smoltcp_mdns_service_add("eth_basic", "_http", "_tcp", CONFIG_EXAMPLE_HTTP_PORT, txt, 1));
+        ESP_LOGI(TAG, "mDNS: http://%s.local:%d/dl/N", CONFIG_EXAMPLE_MDNS_HOSTNAME, CONFIG_EXAMPLE_HTTP_PORT);
+    }
+#endif
 }

@@ -3,7 +3,9 @@
  * record type, sleep on the query's own wait queue, collect the addresses.
  */
 #include <errno.h>
+#include <stdatomic.h>
 #include <string.h>
+#include <strings.h>
 
 #include "esp_smoltcp_dns.h"
 #include "ip6_dhcp6.h"
@@ -51,6 +53,24 @@ static void use_servers_from(size_t first)
     esg_dns_set_servers(rt.eng, (const esg_endpoint_t *)order, rt.dns_server_count);
 }
 
+/* The .local resolver (mDNS), set by the service; read without the core lock. */
+static _Atomic(esp_smoltcp_dns_local_resolver_t) local_resolver;
+
+void esp_smoltcp_dns_set_local_resolver(esp_smoltcp_dns_local_resolver_t fn)
+{
+    atomic_store(&local_resolver, fn);
+}
+
+/* "x.local" or "x.local." (case-insensitive), with at least one label before "local". */
+static bool is_local_name(const char *name)
+{
+    size_t n = strlen(name);
+    if (n > 0 && name[n - 1] == '.') {
+        n--;
+    }
+    return n > 6 && strncasecmp(name + n - 6, ".local", 6) == 0;
+}
+
 int esp_smoltcp_dns_resolve(const char *name, int family, esp_smoltcp_endpoint_t *out, size_t max,
                             uint32_t timeout_ms)
 {
@@ -59,6 +79,10 @@ int esp_smoltcp_dns_resolve(const char *name, int family, esp_smoltcp_endpoint_t
     }
     if (family != ESP_SMOLTCP_AF_INET && family != ESP_SMOLTCP_AF_INET6 && family != ESP_SMOLTCP_AF_UNSPEC) {
         return -EINVAL;
+    }
+    esp_smoltcp_dns_local_resolver_t local = atomic_load(&local_resolver);
+    if (local && is_local_name(name)) {
+        return local(name, family, out, max, timeout_ms);
     }
     if (!rt.attached) {
         return -ENETDOWN;
