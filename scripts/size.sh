@@ -31,7 +31,8 @@ done
 CC=riscv64-unknown-elf-gcc
 ARCH=(-march=rv32imafc -mabi=ilp32f)
 CFLAGS=("${ARCH[@]}" -Os -std=gnu11 -ffunction-sections -fdata-sections --specs=picolibc.specs
-        -DESP_PLATFORM=1 -DFD_SETSIZE=64 -Wall -Wextra -Wno-unused-parameter)
+        -DESP_PLATFORM=1 -DFD_SETSIZE=64 -Wall -Wextra -Wno-unused-parameter
+        -D_POSIX_TIMERS=1 -D_POSIX_MONOTONIC_CLOCK=200112L) # IDF's newlib has clock_gettime(CLOCK_MONOTONIC); picolibc hides it
 RT="$ROOT/components/esp_smoltcp"
 CP="$ROOT/components/esp_smoltcp_lwip_compat"
 GLUE="$ROOT/components/esp_smoltcp_glue"
