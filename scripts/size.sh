@@ -69,7 +69,7 @@ done < "$CP/linker_wraps.txt"
 # Debian's rustc-web, never rustup's (it cannot fetch a target here).
 RUST_ENV=(env -u RUSTUP_TOOLCHAIN RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1
           CARGO_PROFILE_RELEASE_OPT_LEVEL="${SIZE_OPT_LEVEL:-s}" CARGO_PROFILE_RELEASE_DEBUG=0
-          CARGO_PROFILE_RELEASE_LTO="${SIZE_LTO:-false}"
+          ${SIZE_LTO:+CARGO_PROFILE_RELEASE_LTO=$SIZE_LTO}
           RUSTFLAGS="${SIZE_RUSTFLAGS:--Ctarget-feature=+relax}")
 TRIPLE=riscv32imafc-unknown-none-elf
 rc=0
