@@ -78,7 +78,7 @@ fi
 echo "rv32: Rust glue (/usr/bin/cargo -Zbuild-std=core --target riscv32imafc-unknown-none-elf, opt-level s)"
 TRIPLE=riscv32imafc-unknown-none-elf
 (cd "$GLUE" && env -u RUSTUP_TOOLCHAIN RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 \
-    CARGO_PROFILE_RELEASE_OPT_LEVEL=s CARGO_PROFILE_RELEASE_DEBUG=0 ${RV32_LTO:+CARGO_PROFILE_RELEASE_LTO=$RV32_LTO} \
+    CARGO_PROFILE_RELEASE_OPT_LEVEL="${RV32_OPT_LEVEL:-s}" CARGO_PROFILE_RELEASE_DEBUG=0 ${RV32_LTO:+CARGO_PROFILE_RELEASE_LTO=$RV32_LTO} \
     RUSTFLAGS="-Ctarget-feature=+relax" \
     /usr/bin/cargo build --release --locked -q -Zbuild-std=core --target "$TRIPLE" \
     --target-dir "$OUT/cargo" 2>&1 | grep -v "relax\|^\s*$\|warning\|-->\|^ *|\|^ *=" >&2 || true)
