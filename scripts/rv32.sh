@@ -2,7 +2,8 @@
 # Build the bare-metal rv32imafc image (rv32/) and the QEMU instruction-count
 # plugin (rv32/plugin/). Same flags as the ESP32-P4 build in scripts/size.sh:
 # C -Os with picolibc, Rust glue opt-level "s" with -Zbuild-std=core for
-# riscv32imafc-unknown-none-elf (Debian's rustc-web).
+# riscv32imafc-unknown-none-elf (Debian's rustc-web), fat LTO from Cargo.toml.
+# Comparison builds: RV32_LTO=false|thin, RV32_OPT_LEVEL=z (and RV32_BUILD=dir).
 #
 #   scripts/rv32.sh            -> build/rv32/esp_smoltcp_rv32.elf, build/rv32/libfncount.so
 set -euo pipefail

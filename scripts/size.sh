@@ -20,6 +20,11 @@
 # picolibc, libgcc and host/idf_stubs/link (IDF's own code in a real image).
 #
 #   scripts/size.sh [--profile all|core|ipv4]... (default: all three)
+#
+# Experiments (docs/configuration.md "Code size" lists what each measured):
+#   SIZE_LTO=false|thin|fat (default: Cargo.toml's, fat), SIZE_OPT_LEVEL=s|z,
+#   SIZE_RUSTFLAGS="-Ctarget-feature=+relax -Zunstable-options -Cpanic=immediate-abort",
+#   SIZE_CFLAGS="..." (added to the C flags), SIZE_BUILD=dir.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
