@@ -5,7 +5,8 @@
  * registration — so --gc-sections keeps exactly what a real app can use.
  * SIZE_SERVICES (scripts/size.sh profile "all"): also every optional service
  * an app can turn on — SNTP, PTP (Kconfig ESP_SMOLTCP_PTP), the L2 tap, the
- * native DNS and multicast calls. Add new services (mDNS) here and in size.sh.
+ * native DNS and multicast calls, the IPv4 callback and the pool API a custom
+ * netdev driver uses. Add new services (mDNS) here and in size.sh.
  */
 #include <stdint.h>
 
@@ -15,6 +16,7 @@
 #include "esp_smoltcp_eth.h"
 #include "esp_smoltcp_l2tap.h"
 #include "esp_smoltcp_mcast.h"
+#include "esp_smoltcp_netdev.h"
 #include "esp_smoltcp_ptp.h"
 #include "esp_smoltcp_sntp.h"
 #include "esp_smoltcp_sock.h"
@@ -158,6 +160,12 @@ int main(void)
     USE(esp_smoltcp_mcast_join(ESP_SMOLTCP_IFACE_ETH, AF_INET, mac));
     USE(esp_smoltcp_mcast_users(ESP_SMOLTCP_IFACE_ETH, AF_INET, mac));
     USE(esp_smoltcp_mcast_leave(ESP_SMOLTCP_IFACE_ETH, AF_INET, mac));
+    USE(esp_smoltcp_set_ip4_callback((esp_smoltcp_ip4_cb_t)(uintptr_t)sink, 0));
+    size_t rxsz = 0;
+    uint8_t *rxb = esp_smoltcp_rx_buffer_alloc(&rxsz);
+    esp_smoltcp_netdev_input_pool(rxb, rxsz);
+    esp_smoltcp_rx_buffer_free(rxb);
+    esp_smoltcp_netdev_rx_dropped();
 #endif
 
     USE(esp_smoltcp_deinit());
