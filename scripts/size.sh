@@ -24,7 +24,8 @@
 # Experiments (docs/configuration.md "Code size" lists what each measured):
 #   SIZE_LTO=false|thin|fat (default: Cargo.toml's, fat), SIZE_OPT_LEVEL=s|z,
 #   SIZE_RUSTFLAGS="-Ctarget-feature=+relax -Zunstable-options -Cpanic=immediate-abort",
-#   SIZE_CFLAGS="..." (added to the C flags), SIZE_BUILD=dir.
+#   SIZE_CFLAGS="..." (added to the C flags), SIZE_BUILD=dir; SIZE_TOP=N lists the N
+#   largest code symbols of each image.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -112,6 +113,6 @@ for prof in "${PROFILES[@]}"; do
         -Wl,--start-group "$OBJ/esp_smoltcp/libesp_smoltcp.a" "$OBJ/services/libesp_smoltcp_services.a" "$OBJ/compat/libesp_smoltcp_lwip_compat.a" \
         "$glue_lib" "$OBJ/stubs/libidf_stubs.a" -Wl,--end-group
     python3 "$ROOT/scripts/size_report.py" --map "$OUT/size-$prof.map" --profile "$prof" --includes "$includes" "${budget[@]}" \
-        --json "$OUT/size-$prof.json" || rc=1
+        --json "$OUT/size-$prof.json" --elf "$elf" --top "${SIZE_TOP:-0}" || rc=1
 done
 exit $rc

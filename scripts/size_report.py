@@ -9,6 +9,7 @@ instantiated from smoltcp by its mangled symbol name.
 import argparse
 import json
 import re
+import subprocess
 import sys
 
 ROW = re.compile(r"^ (\S+)\s+0x([0-9a-f]+)\s+0x([0-9a-f]+)\s+(\S.*)$")
@@ -91,6 +92,20 @@ def parse(path):
     return totals
 
 
+def top_symbols(elf, n):
+    """The n largest code symbols of the image (nm --size-sort, demangled)."""
+    out = subprocess.run(["riscv64-unknown-elf-nm", "--size-sort", "-S", "-C", elf],
+                         capture_output=True, text=True, check=True).stdout
+    rows = []
+    for line in out.splitlines():
+        parts = line.split(" ", 3)
+        if len(parts) == 4 and parts[2] in "tTrR":
+            rows.append((int(parts[1], 16), parts[3]))
+    print(f"\n  largest {n} code symbols:")
+    for size, name in sorted(rows, reverse=True)[:n]:
+        print(f"  {size:8d}  {name[:100]}")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--map", required=True)
@@ -99,6 +114,8 @@ def main():
     ap.add_argument("--code-max", type=int)
     ap.add_argument("--ram-max", type=int)
     ap.add_argument("--json")
+    ap.add_argument("--elf", help="with --top: the linked image")
+    ap.add_argument("--top", type=int, default=0, help="also list the N largest code symbols")
     a = ap.parse_args()
     t = parse(a.map)
     print(f"\nsize profile '{a.profile}' (rv32imafc, -Os / opt-level s), bytes")
@@ -120,6 +137,8 @@ def main():
         good = ram <= a.ram_max
         ok &= good
         print(f"  budget static RAM <= {a.ram_max // 1024} KiB: {'OK' if good else 'OVER'} ({ram / 1024:.1f} KiB)")
+    if a.top and a.elf:
+        top_symbols(a.elf, a.top)
     if a.json:
         with open(a.json, "w", encoding="utf-8") as f:
             json.dump({"profile": a.profile, "includes": a.includes, "components": t, "code": code, "static_ram": ram, "ok": ok}, f, indent=1)
