@@ -186,6 +186,8 @@ void esp_log_write(esp_log_level_t level, const char *tag, const char *format, .
 /* ---- what IDF's newlib/pthread would give the shim ---------------------------------- */
 /* Cooperative threads: nothing preempts, so a mutex that is never held across a wait is free. */
 #include "pthread.h"
+/* The shim's per-fd edit locks may be held across a wait: the bench app is single-threaded. */
+int pthread_mutex_init(pthread_mutex_t *m, const pthread_mutexattr_t *a) { (void)m, (void)a; return 0; }
 int pthread_mutex_lock(pthread_mutex_t *m) { (void)m; return 0; }
 int pthread_mutex_unlock(pthread_mutex_t *m) { (void)m; return 0; }
 int pthread_once(pthread_once_t *o, void (*init)(void))
@@ -195,6 +197,15 @@ int pthread_once(pthread_once_t *o, void (*init)(void))
         init();
     }
     return 0;
+}
+
+/* VFS fcntl for fds that are not shim sockets: there are none here. */
+#include <errno.h>
+int fcntl(int fd, int cmd, ...)
+{
+    (void)fd, (void)cmd;
+    errno = EBADF;
+    return -1;
 }
 
 /* 64-bit atomics (rv32 'A' has none): no ISR touches these counters, so plain is enough. */

@@ -2,7 +2,8 @@
 # Build the bare-metal rv32imafc image (rv32/) and the QEMU instruction-count
 # plugin (rv32/plugin/). Same flags as the ESP32-P4 build in scripts/size.sh:
 # C -Os with picolibc, Rust glue opt-level "s" with -Zbuild-std=core for
-# riscv32imafc-unknown-none-elf (Debian's rustc-web).
+# riscv32imafc-unknown-none-elf (Debian's rustc-web), fat LTO from Cargo.toml.
+# Comparison builds: RV32_LTO=false|thin, RV32_OPT_LEVEL=z, RV32_CFLAGS=... (and RV32_BUILD=dir).
 #
 #   scripts/rv32.sh            -> build/rv32/esp_smoltcp_rv32.elf, build/rv32/libfncount.so
 set -euo pipefail
@@ -20,6 +21,8 @@ CC=riscv64-unknown-elf-gcc
 ARCH=(-march=rv32imafc -mabi=ilp32f)
 CFLAGS=("${ARCH[@]}" -Os -g -std=gnu11 -ffunction-sections -fdata-sections --specs=picolibc.specs
         -DESP_PLATFORM=1 -DFD_SETSIZE=64 -Wall -Wextra -Wno-unused-parameter)
+# shellcheck disable=SC2206 # comparison builds: RV32_CFLAGS="-msave-restore" etc., split on spaces
+CFLAGS+=(${RV32_CFLAGS:-})
 RT="$ROOT/components/esp_smoltcp"
 CP="$ROOT/components/esp_smoltcp_lwip_compat"
 GLUE="$ROOT/components/esp_smoltcp_glue"
@@ -78,7 +81,7 @@ fi
 echo "rv32: Rust glue (/usr/bin/cargo -Zbuild-std=core --target riscv32imafc-unknown-none-elf, opt-level s)"
 TRIPLE=riscv32imafc-unknown-none-elf
 (cd "$GLUE" && env -u RUSTUP_TOOLCHAIN RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 \
-    CARGO_PROFILE_RELEASE_OPT_LEVEL=s CARGO_PROFILE_RELEASE_DEBUG=0 CARGO_PROFILE_RELEASE_LTO=false \
+    CARGO_PROFILE_RELEASE_OPT_LEVEL="${RV32_OPT_LEVEL:-s}" CARGO_PROFILE_RELEASE_DEBUG=0 ${RV32_LTO:+CARGO_PROFILE_RELEASE_LTO=$RV32_LTO} \
     RUSTFLAGS="-Ctarget-feature=+relax" \
     /usr/bin/cargo build --release --locked -q -Zbuild-std=core --target "$TRIPLE" \
     --target-dir "$OUT/cargo" 2>&1 | grep -v "relax\|^\s*$\|warning\|-->\|^ *|\|^ *=" >&2 || true)

@@ -5,14 +5,27 @@
 # profile, print code / data / bss per component and for smoltcp, and check
 # the budget. Exits non-zero when a profile is over budget or a build fails.
 #
-# Profiles:  all   every feature (IPv4 + IPv6)      code <= 100 KiB, static RAM <= 64 KiB
-#            ipv4  glue without the "ipv6" feature  code <=  60 KiB
+# Profiles (what the size image's main() reaches, host/idf_stubs/link/size_main.c):
+#   all   every feature a user can turn on: IPv4 + IPv6 glue, runtime, BSD shim +
+#         esp_netif shim, DHCP, DNS, and the optional services SNTP, PTP (Kconfig
+#         ESP_SMOLTCP_PTP), L2 tap API, native DNS/multicast calls.
+#                                               code <= 100 KiB, static RAM <= 64 KiB
+#   core  as "all" without the optional services (no budget: shows what they cost)
+#   ipv4  glue without the "ipv6" feature; runtime + BSD shim + esp_netif shim,
+#         DHCP, DNS; no optional service (SNTP, PTP, L2 tap API).   code <= 60 KiB
+# (mDNS, when it lands in src/services: add its calls under SIZE_SERVICES.)
 #
 # "code" = .text + .rodata of our C, the glue, smoltcp, Rust core and
 # compiler_builtins; "static RAM" = .data + .bss of the same. Not counted:
 # picolibc, libgcc and host/idf_stubs/link (IDF's own code in a real image).
 #
-#   scripts/size.sh [--profile all|ipv4]... (default: both)
+#   scripts/size.sh [--profile all|core|ipv4]... (default: all three)
+#
+# Experiments (docs/configuration.md "Code size" lists what each measured):
+#   SIZE_LTO=false|thin|fat (default: Cargo.toml's, fat), SIZE_OPT_LEVEL=s|z,
+#   SIZE_RUSTFLAGS="-Ctarget-feature=+relax -Zunstable-options -Cpanic=immediate-abort",
+#   SIZE_CFLAGS="..." (added to the C flags), SIZE_BUILD=dir; SIZE_TOP=N lists the N
+#   largest code symbols of each image.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -26,12 +39,15 @@ while [ $# -gt 0 ]; do
         *) echo "size.sh: unknown argument $1" >&2; exit 2 ;;
     esac
 done
-[ ${#PROFILES[@]} -eq 0 ] && PROFILES=(all ipv4)
+[ ${#PROFILES[@]} -eq 0 ] && PROFILES=(all core ipv4)
 
 CC=riscv64-unknown-elf-gcc
 ARCH=(-march=rv32imafc -mabi=ilp32f)
 CFLAGS=("${ARCH[@]}" -Os -std=gnu11 -ffunction-sections -fdata-sections --specs=picolibc.specs
-        -DESP_PLATFORM=1 -DFD_SETSIZE=64 -Wall -Wextra -Wno-unused-parameter)
+        -DESP_PLATFORM=1 -DFD_SETSIZE=64 -Wall -Wextra -Wno-unused-parameter
+        -D_POSIX_TIMERS=1 -D_POSIX_MONOTONIC_CLOCK=200112L) # IDF's newlib has clock_gettime(CLOCK_MONOTONIC); picolibc hides it
+# shellcheck disable=SC2206 # experiments: SIZE_CFLAGS="-flto" etc., split on spaces
+CFLAGS+=(${SIZE_CFLAGS:-})
 RT="$ROOT/components/esp_smoltcp"
 CP="$ROOT/components/esp_smoltcp_lwip_compat"
 GLUE="$ROOT/components/esp_smoltcp_glue"
@@ -56,6 +72,8 @@ compile_lib() { # name outdir sources...
 echo "size: C, $CC ${ARCH[*]} -Os, picolibc"
 OBJ="$OUT/obj"
 compile_lib esp_smoltcp "$OBJ/esp_smoltcp" "$RT"/src/core/*.c "$RT"/src/port/freertos/*.c "$RT"/src/netdev/esp_eth/*.c
+# Optional services in their own archive, so the report shows what they cost.
+compile_lib esp_smoltcp_services "$OBJ/services" "$RT"/src/services/*.c
 compile_lib esp_smoltcp_lwip_compat "$OBJ/compat" "$CP"/src/*.c "$CP"/src/port/idf/*.c
 compile_lib idf_stubs "$OBJ/stubs" "$STUBS"/link/*.c
 
@@ -68,29 +86,33 @@ done < "$CP/linker_wraps.txt"
 # Debian's rustc-web, never rustup's (it cannot fetch a target here).
 RUST_ENV=(env -u RUSTUP_TOOLCHAIN RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1
           CARGO_PROFILE_RELEASE_OPT_LEVEL="${SIZE_OPT_LEVEL:-s}" CARGO_PROFILE_RELEASE_DEBUG=0
-          CARGO_PROFILE_RELEASE_LTO="${SIZE_LTO:-false}"
+          ${SIZE_LTO:+CARGO_PROFILE_RELEASE_LTO=$SIZE_LTO}
           RUSTFLAGS="${SIZE_RUSTFLAGS:--Ctarget-feature=+relax}")
 TRIPLE=riscv32imafc-unknown-none-elf
 rc=0
 for prof in "${PROFILES[@]}"; do
     case "$prof" in
-        all)  features=(); budget=(--code-max 102400 --ram-max 65536) ;;
-        ipv4) features=(--no-default-features --features panic-handler); budget=(--code-max 61440) ;;
+        all)  features=(); budget=(--code-max 102400 --ram-max 65536); main_defs=(-DSIZE_SERVICES)
+              includes="IPv4+IPv6, DHCP, DNS, BSD+esp_netif shim, SNTP, PTP, L2 tap, native DNS/mcast" ;;
+        core) features=(); budget=(); main_defs=()
+              includes="IPv4+IPv6, DHCP, DNS, BSD+esp_netif shim; no SNTP/PTP/L2 tap API" ;;
+        ipv4) features=(--no-default-features --features panic-handler); budget=(--code-max 61440); main_defs=()
+              includes="IPv4 only, DHCP, DNS, BSD+esp_netif shim; no SNTP/PTP/L2 tap API" ;;
         *) echo "size.sh: unknown profile $prof" >&2; exit 2 ;;
     esac
-    tdir="$OUT/cargo-$prof"
+    tdir="$OUT/cargo-${prof/core/all}" # same glue features as "all"
     echo "size: Rust glue ($prof), /usr/bin/cargo -Zbuild-std=core --target $TRIPLE, opt-level s"
     (cd "$GLUE" && "${RUST_ENV[@]}" /usr/bin/cargo build --release --locked -q -Zbuild-std=core \
         --target "$TRIPLE" --target-dir "$tdir" "${features[@]}" 2>&1 | grep -v "relax\|^\s*$" >&2 || true)
     glue_lib="$tdir/$TRIPLE/release/libesp_smoltcp_glue.a"
     elf="$OUT/size-$prof.elf"
-    "$CC" "${CFLAGS[@]}" "${INC[@]}" -o "$elf" "$STUBS/link/size_main.c" \
+    "$CC" "${CFLAGS[@]}" "${INC[@]}" "${main_defs[@]}" -o "$elf" "$STUBS/link/size_main.c" \
         -Wl,--gc-sections -Wl,-Map="$OUT/size-$prof.map" "${WRAPS[@]}" \
         -Wl,--defsym=__flash=0x40000000 -Wl,--defsym=__flash_size=0x1000000 \
         -Wl,--defsym=__ram=0x4ff00000 -Wl,--defsym=__ram_size=0x100000 -Wl,--defsym=__stack_size=0x2000 \
-        -Wl,--start-group "$OBJ/esp_smoltcp/libesp_smoltcp.a" "$OBJ/compat/libesp_smoltcp_lwip_compat.a" \
+        -Wl,--start-group "$OBJ/esp_smoltcp/libesp_smoltcp.a" "$OBJ/services/libesp_smoltcp_services.a" "$OBJ/compat/libesp_smoltcp_lwip_compat.a" \
         "$glue_lib" "$OBJ/stubs/libidf_stubs.a" -Wl,--end-group
-    python3 "$ROOT/scripts/size_report.py" --map "$OUT/size-$prof.map" --profile "$prof" "${budget[@]}" \
-        --json "$OUT/size-$prof.json" || rc=1
+    python3 "$ROOT/scripts/size_report.py" --map "$OUT/size-$prof.map" --profile "$prof" --includes "$includes" "${budget[@]}" \
+        --json "$OUT/size-$prof.json" --elf "$elf" --top "${SIZE_TOP:-0}" || rc=1
 done
 exit $rc

@@ -9,15 +9,16 @@ instantiated from smoltcp by its mangled symbol name.
 import argparse
 import json
 import re
+import subprocess
 import sys
 
 ROW = re.compile(r"^ (\S+)\s+0x([0-9a-f]+)\s+0x([0-9a-f]+)\s+(\S.*)$")
 HEAD = re.compile(r"^ (\S+)$")
 CONT = re.compile(r"^\s+0x([0-9a-f]+)\s+0x([0-9a-f]+)\s+(\S.*)$")
 
-ORDER = ["esp_smoltcp", "esp_smoltcp_lwip_compat", "esp_smoltcp_glue", "smoltcp", "rust core+builtins",
+ORDER = ["esp_smoltcp", "esp_smoltcp services", "esp_smoltcp_lwip_compat", "esp_smoltcp_glue", "smoltcp", "rust core+builtins",
          "(not counted) picolibc+libgcc", "(not counted) IDF stand-ins + main"]
-COUNTED = ORDER[:5]
+COUNTED = ORDER[:6]
 
 
 def kind(section):
@@ -43,6 +44,8 @@ def component(section, obj):
                 return "smoltcp"
             return "esp_smoltcp_glue"
         return "rust core+builtins"
+    if "libesp_smoltcp_services.a(" in obj:
+        return "esp_smoltcp services"
     if "libesp_smoltcp.a(" in obj:
         return "esp_smoltcp"
     if "libesp_smoltcp_lwip_compat.a(" in obj:
@@ -89,16 +92,35 @@ def parse(path):
     return totals
 
 
+def top_symbols(elf, n):
+    """The n largest code symbols of the image (nm --size-sort, demangled)."""
+    out = subprocess.run(["riscv64-unknown-elf-nm", "--size-sort", "-S", "-C", elf],
+                         capture_output=True, text=True, check=True).stdout
+    rows = []
+    for line in out.splitlines():
+        parts = line.split(" ", 3)
+        if len(parts) == 4 and parts[2] in "tTrR":
+            rows.append((int(parts[1], 16), parts[3]))
+    print(f"\n  largest {n} code symbols:")
+    for size, name in sorted(rows, reverse=True)[:n]:
+        print(f"  {size:8d}  {name[:100]}")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--map", required=True)
     ap.add_argument("--profile", default="all")
+    ap.add_argument("--includes", default="", help="what the profile's image reaches (printed)")
     ap.add_argument("--code-max", type=int)
     ap.add_argument("--ram-max", type=int)
     ap.add_argument("--json")
+    ap.add_argument("--elf", help="with --top: the linked image")
+    ap.add_argument("--top", type=int, default=0, help="also list the N largest code symbols")
     a = ap.parse_args()
     t = parse(a.map)
     print(f"\nsize profile '{a.profile}' (rv32imafc, -Os / opt-level s), bytes")
+    if a.includes:
+        print(f"  includes: {a.includes}")
     print(f"  {'component':34} {'code':>8} {'data':>7} {'bss':>7}")
     for c in ORDER:
         v = t[c]
@@ -115,9 +137,11 @@ def main():
         good = ram <= a.ram_max
         ok &= good
         print(f"  budget static RAM <= {a.ram_max // 1024} KiB: {'OK' if good else 'OVER'} ({ram / 1024:.1f} KiB)")
+    if a.top and a.elf:
+        top_symbols(a.elf, a.top)
     if a.json:
         with open(a.json, "w", encoding="utf-8") as f:
-            json.dump({"profile": a.profile, "components": t, "code": code, "static_ram": ram, "ok": ok}, f, indent=1)
+            json.dump({"profile": a.profile, "includes": a.includes, "components": t, "code": code, "static_ram": ram, "ok": ok}, f, indent=1)
     return 0 if ok else 1
 
 

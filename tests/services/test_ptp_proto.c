@@ -249,7 +249,7 @@ static void test_clock_servo(void)
     for (int i = 0; i < 400; i++) {
         int64_t local = master + master / 25000 + 3000000; /* local oscillator: +40 ppm, +3 ms */
         off = ptp_clock_read(&lc, local) - master;
-        double ppb;
+        float ppb;
         ptp_servo_state_t st = ptp_servo_sample(&s, off, local, -3, &ppb);
         if (st == PTP_SERVO_JUMP) {
             ptp_clock_step(&lc, local, -off);
@@ -264,7 +264,7 @@ static void test_clock_servo(void)
     CHECK(llabs(off) < 100);
     CHECK(llabs(lc.freq_ppb + 39998) < 50); /* slowed by the oscillator's error: 40 ppm / 1.00004 */
     /* A jump beyond the step threshold unlocks; two samples later it steps again. */
-    double ppb;
+    float ppb;
     int64_t local = master + master / 25000 + 3000000;
     CHECK_EQ(ptp_servo_sample(&s, 5000000, local, -3, &ppb), PTP_SERVO_UNLOCKED);
     CHECK_EQ(ptp_servo_sample(&s, 5000000, local + NS / 8, -3, &ppb), PTP_SERVO_UNLOCKED);

@@ -334,6 +334,7 @@ pub unsafe extern "C" fn esg_iface_set_default_route(eng: *mut Engine, family: u
             ESG_AF_INET => {
                 routes.remove_default_ipv4_route();
                 if !gw.is_null() {
+                    #[allow(irrefutable_let_patterns)] // without the "ipv6" feature IpAddress has one variant
                     let IpAddress::Ipv4(a) = addr_from_c(family, gw)? else {
                         return Err(ESG_ERR_INVAL);
                     };

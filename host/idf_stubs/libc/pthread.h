@@ -4,6 +4,10 @@
 typedef struct {
     void *impl;
 } pthread_mutex_t;
+typedef struct {
+    int is_initialized;
+    int type;
+} pthread_mutexattr_t;
 typedef unsigned int pthread_key_t;
 typedef struct {
     int is_initialized;
@@ -13,6 +17,7 @@ typedef struct {
 #define PTHREAD_MUTEX_INITIALIZER {0}
 #define PTHREAD_ONCE_INIT {1, 0}
 
+int pthread_mutex_init(pthread_mutex_t *m, const pthread_mutexattr_t *attr);
 int pthread_mutex_lock(pthread_mutex_t *m);
 int pthread_mutex_unlock(pthread_mutex_t *m);
 int pthread_once(pthread_once_t *once, void (*init)(void));

@@ -20,8 +20,13 @@
 #include "freertos/semphr.h"
 #include "freertos/task.h"
 #include "pthread.h"
+#include <fcntl.h>
+#include <time.h>
 
 int64_t esp_timer_get_time(void) { return 0; }
+/* IDF: newlib over esp_timer, and the VFS */
+int clock_gettime(clockid_t clock_id, struct timespec *tp) { (void)clock_id, (void)tp; return 0; }
+int fcntl(int fd, int cmd, ...) { (void)fd, (void)cmd; return -1; }
 uint32_t esp_random(void) { return 4; }
 void esp_rom_delay_us(uint32_t us) { (void)us; }
 void vPortEnterCritical(portMUX_TYPE *m) { (void)m; }
@@ -45,6 +50,7 @@ BaseType_t xTaskCreate(TaskFunction_t f, const char *n, const uint32_t d, void *
 }
 void vTaskDelete(TaskHandle_t t) { (void)t; }
 
+int pthread_mutex_init(pthread_mutex_t *m, const pthread_mutexattr_t *a) { (void)m, (void)a; return 0; }
 int pthread_mutex_lock(pthread_mutex_t *m) { (void)m; return 0; }
 int pthread_mutex_unlock(pthread_mutex_t *m) { (void)m; return 0; }
 int pthread_once(pthread_once_t *o, void (*init)(void)) { (void)o, (void)init; return 0; }

@@ -3,12 +3,22 @@
  * components as an IDF app and IDF's own components would — the runtime API,
  * the esp_eth netdev, every wrapped lwip_* / esp_netif_* function, the VFS
  * registration — so --gc-sections keeps exactly what a real app can use.
+ * SIZE_SERVICES (scripts/size.sh profile "all"): also every optional service
+ * an app can turn on — SNTP, PTP (Kconfig ESP_SMOLTCP_PTP), the L2 tap, the
+ * native DNS and multicast calls, the IPv4 callback and the pool API a custom
+ * netdev driver uses. Add new services (mDNS) here and in size.sh.
  */
 #include <stdint.h>
 
 #include "esp_netif.h"
 #include "esp_smoltcp.h"
+#include "esp_smoltcp_dns.h"
 #include "esp_smoltcp_eth.h"
+#include "esp_smoltcp_l2tap.h"
+#include "esp_smoltcp_mcast.h"
+#include "esp_smoltcp_netdev.h"
+#include "esp_smoltcp_ptp.h"
+#include "esp_smoltcp_sntp.h"
 #include "esp_smoltcp_sock.h"
 #include "lwip/netdb.h"
 #include "lwip/sockets.h"
@@ -110,6 +120,53 @@ int main(void)
     USE(esp_netif_is_netif_up(n));
     esp_netif_destroy(n);
     USE(esp_netif_deinit());
+
+#ifdef SIZE_SERVICES
+    static const esp_smoltcp_sntp_config_t sntp_cfg = {.servers = {"pool.ntp.org"}, .server_count = 1};
+    static const esp_smoltcp_ptp_config_t ptp_cfg = {.transport = ESP_SMOLTCP_PTP_TRANSPORT_L2};
+    static const esp_smoltcp_l2tap_config_t tap_cfg = ESP_SMOLTCP_L2TAP_DEFAULT_CONFIG(0x88cc);
+    esp_smoltcp_endpoint_t ep;
+    esp_smoltcp_sntp_info_t si;
+    esp_smoltcp_ptp_status_t ps;
+    esp_smoltcp_l2tap_stats_t ts;
+    struct timeval now;
+    int64_t ns;
+    const char *srv[1] = {"198.18.0.1"};
+
+    USE(esp_smoltcp_sntp_init(&sntp_cfg));
+    USE(esp_smoltcp_sntp_set_servers(srv, 1));
+    USE(esp_smoltcp_sntp_restart());
+    USE(esp_smoltcp_sntp_get_time(&now));
+    USE(esp_smoltcp_sntp_get_sync_status());
+    USE(esp_smoltcp_sntp_wait_sync(1));
+    USE(esp_smoltcp_sntp_get_info(&si));
+    USE(esp_smoltcp_sntp_status_name(0));
+    USE(esp_smoltcp_sntp_deinit());
+    USE(esp_smoltcp_ptp_init(&ptp_cfg));
+    USE(esp_smoltcp_ptp_get_status(&ps));
+    USE(esp_smoltcp_ptp_get_time(&ns));
+    USE(esp_smoltcp_ptp_state_name(0));
+    USE(esp_smoltcp_ptp_deinit());
+    int t = esp_smoltcp_l2tap_open(&tap_cfg);
+    USE(esp_smoltcp_l2tap_recv(t, buf, sizeof(buf), 0, 0));
+    USE(esp_smoltcp_l2tap_send(t, buf, sizeof(buf), 0));
+    USE(esp_smoltcp_l2tap_get_stats(t, &ts));
+    USE(esp_smoltcp_l2tap_get_mac(ESP_SMOLTCP_IFACE_ETH, mac));
+    USE(esp_smoltcp_l2tap_close(t));
+    USE(esp_smoltcp_l2tap_set_ts_hooks(ESP_SMOLTCP_IFACE_ETH, 0));
+    USE(esp_smoltcp_dns_resolve(buf, AF_INET, &ep, 1, 1000));
+    USE(esp_smoltcp_dns_set_servers(&ep, 1));
+    USE(esp_smoltcp_dns_get_servers(&ep, 1));
+    USE(esp_smoltcp_mcast_join(ESP_SMOLTCP_IFACE_ETH, AF_INET, mac));
+    USE(esp_smoltcp_mcast_users(ESP_SMOLTCP_IFACE_ETH, AF_INET, mac));
+    USE(esp_smoltcp_mcast_leave(ESP_SMOLTCP_IFACE_ETH, AF_INET, mac));
+    USE(esp_smoltcp_set_ip4_callback((esp_smoltcp_ip4_cb_t)(uintptr_t)sink, 0));
+    size_t rxsz = 0;
+    uint8_t *rxb = esp_smoltcp_rx_buffer_alloc(&rxsz);
+    esp_smoltcp_netdev_input_pool(rxb, rxsz);
+    esp_smoltcp_rx_buffer_free(rxb);
+    esp_smoltcp_netdev_rx_dropped();
+#endif
 
     USE(esp_smoltcp_deinit());
     return 0;

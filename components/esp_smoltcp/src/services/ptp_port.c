@@ -169,7 +169,7 @@ static void on_pair(ptp_port_t *p, int64_t t1, int64_t t2_local, int8_t log_inte
          */
         return;
     }
-    double ppb;
+    float ppb;
     ptp_servo_state_t s = ptp_servo_sample(&p->servo, offset, t2_local, log_interval, &ppb);
     int32_t freq = (int32_t)(-ppb);
     switch (s) {

@@ -39,21 +39,23 @@ void ptp_clock_set_freq(ptp_clock_t *c, int64_t local_ns, int32_t ppb)
  * 0.3 T^0.4, capped at 0.7/T and 0.3/T) for T = 2^-7 .. 2^4 s, so that no
  * pow() is needed on the target.
  */
+/* float, not double: the P4's FPU is single precision (double is ~5 KB of soft-float
+ * code and slow); ppb is applied as an integer, and float keeps ~7 digits. */
 static const struct {
-    double kp, ki;
+    float kp, ki;
 } gains[] = {
-    {3.0010, 0.0431}, {2.4375, 0.0568}, {1.9799, 0.0750}, {1.6082, 0.0990}, {1.3062, 0.1306}, {1.0610, 0.1723},
-    {0.8618, 0.2274}, {0.7000, 0.3000}, {0.3500, 0.1500}, {0.1750, 0.0750}, {0.0875, 0.0375}, {0.0437, 0.0187},
+    {3.0010f, 0.0431f}, {2.4375f, 0.0568f}, {1.9799f, 0.0750f}, {1.6082f, 0.0990f}, {1.3062f, 0.1306f}, {1.0610f, 0.1723f},
+    {0.8618f, 0.2274f}, {0.7000f, 0.3000f}, {0.3500f, 0.1500f}, {0.1750f, 0.0750f}, {0.0875f, 0.0375f}, {0.0437f, 0.0187f},
 };
 
-static void gains_for(const ptp_servo_t *s, int8_t log_interval, double *kp, double *ki)
+static void gains_for(const ptp_servo_t *s, int8_t log_interval, float *kp, float *ki)
 {
     int i = log_interval < -7 ? 0 : log_interval > 4 ? 11 : log_interval + 7;
     *kp = s->kp > 0 ? s->kp : gains[i].kp;
     *ki = s->ki > 0 ? s->ki : gains[i].ki;
 }
 
-void ptp_servo_init(ptp_servo_t *s, double kp, double ki, double max_ppb, int64_t first_step_ns, int64_t step_ns)
+void ptp_servo_init(ptp_servo_t *s, float kp, float ki, float max_ppb, int64_t first_step_ns, int64_t step_ns)
 {
     *s = (ptp_servo_t){.kp = kp, .ki = ki, .max_ppb = max_ppb, .first_step_threshold_ns = first_step_ns,
                        .step_threshold_ns = step_ns, .first_update = true};
@@ -64,7 +66,7 @@ void ptp_servo_reset(ptp_servo_t *s)
     s->count = 0;
 }
 
-static double clamp(double v, double max)
+static float clamp(float v, float max)
 {
     return v > max ? max : v < -max ? -max : v;
 }
@@ -75,7 +77,7 @@ static int64_t mag(int64_t v)
 }
 
 ptp_servo_state_t ptp_servo_sample(ptp_servo_t *s, int64_t offset_ns, int64_t local_ns, int8_t log_interval,
-                                   double *ppb)
+                                   float *ppb)
 {
     *ppb = s->drift;
     switch (s->count) {
@@ -90,7 +92,7 @@ ptp_servo_state_t ptp_servo_sample(ptp_servo_t *s, int64_t offset_ns, int64_t lo
             return PTP_SERVO_UNLOCKED;
         }
         /* The offset's drift between two samples is the frequency error (the offset itself cancels). */
-        s->drift = clamp(s->drift + (double)(offset_ns - s->offset0) * 1e9 / (double)(local_ns - s->local0),
+        s->drift = clamp(s->drift + (float)(offset_ns - s->offset0) * 1e9f / (float)(local_ns - s->local0),
                          s->max_ppb);
         *ppb = s->drift;
         s->count = 2;
@@ -105,10 +107,10 @@ ptp_servo_state_t ptp_servo_sample(ptp_servo_t *s, int64_t offset_ns, int64_t lo
             s->count = 0; /* lost: measure again, then step */
             return PTP_SERVO_UNLOCKED;
         }
-        double kp, ki;
+        float kp, ki;
         gains_for(s, log_interval, &kp, &ki);
-        double ki_term = ki * (double)offset_ns;
-        double p = kp * (double)offset_ns + s->drift + ki_term;
+        float ki_term = ki * (float)offset_ns;
+        float p = kp * (float)offset_ns + s->drift + ki_term;
         if (p > s->max_ppb || p < -s->max_ppb) {
             p = clamp(p, s->max_ppb); /* saturated: do not wind the integral up */
         } else {

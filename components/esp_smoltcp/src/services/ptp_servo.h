@@ -36,17 +36,17 @@ typedef enum {
 } ptp_servo_state_t;
 
 typedef struct {
-    double kp, ki;         /* per-sample gains; 0: from the sync interval (ptp4l's software defaults) */
-    double max_ppb;
+    float kp, ki;         /* per-sample gains; 0: from the sync interval (ptp4l's software defaults) */
+    float max_ppb;
     int64_t first_step_threshold_ns, step_threshold_ns;
     /* state */
-    double drift;          /* integral term, ppb */
+    float drift;          /* integral term, ppb */
     int count;
     bool first_update;     /* no step done since init (the first step threshold applies) */
     int64_t offset0, local0;
 } ptp_servo_t;
 
-void ptp_servo_init(ptp_servo_t *s, double kp, double ki, double max_ppb, int64_t first_step_ns, int64_t step_ns);
+void ptp_servo_init(ptp_servo_t *s, float kp, float ki, float max_ppb, int64_t first_step_ns, int64_t step_ns);
 /** Forget the samples (a new master); the drift estimate is kept. */
 void ptp_servo_reset(ptp_servo_t *s);
 /**
@@ -55,4 +55,4 @@ void ptp_servo_reset(ptp_servo_t *s);
  * clock's frequency to -*ppb); for JUMP also step by -offset.
  */
 ptp_servo_state_t ptp_servo_sample(ptp_servo_t *s, int64_t offset_ns, int64_t local_ns, int8_t log_interval,
-                                   double *ppb);
+                                   float *ppb);

@@ -104,6 +104,21 @@ struct linger {
 #define IPPROTO_ICMPV6 58
 #define IPPROTO_RAW 255
 
+/* lwIP's ioctl requests (sockets.h, used when the libc has none). */
+#if !defined(FIONREAD) || !defined(FIONBIO)
+#define IOCPARM_MASK 0x7fU
+#define IOC_OUT 0x40000000UL
+#define IOC_IN 0x80000000UL
+#define _IOR(x, y, t) ((long)(IOC_OUT | ((sizeof(t) & IOCPARM_MASK) << 16) | ((x) << 8) | (y)))
+#define _IOW(x, y, t) ((long)(IOC_IN | ((sizeof(t) & IOCPARM_MASK) << 16) | ((x) << 8) | (y)))
+#endif
+#ifndef FIONREAD
+#define FIONREAD _IOR('f', 127, unsigned long)
+#endif
+#ifndef FIONBIO
+#define FIONBIO _IOW('f', 126, unsigned long)
+#endif
+
 #define MSG_PEEK 0x01
 #define MSG_WAITALL 0x02
 #define MSG_OOB 0x04
@@ -128,6 +143,16 @@ struct linger {
 #define IPV6_V6ONLY 27
 #define IPV6_JOIN_GROUP 12
 #define IPV6_LEAVE_GROUP 13
+
+/* lwIP's multicast requests (LWIP_IGMP, LWIP_IPV6_MLD). */
+struct ip_mreq {
+    struct in_addr imr_multiaddr;
+    struct in_addr imr_interface;
+};
+struct ipv6_mreq {
+    struct in6_addr ipv6mr_multiaddr;
+    unsigned int ipv6mr_interface;
+};
 
 #define SHUT_RD 0
 #define SHUT_WR 1

@@ -23,6 +23,13 @@
 #define SOCK_CLOEXEC 0x80000
 #endif
 
+/* POSIX's SSIZE_MAX: picolibc's <limits.h> has none (ssize_t is as wide as size_t). */
+#include <limits.h>
+#include <stdint.h>
+#ifndef SSIZE_MAX
+#define SSIZE_MAX ((ssize_t)(SIZE_MAX >> 1))
+#endif
+
 /* errno values newlib/picolibc leave out (Linux numbering, as newlib's extensions). */
 #ifndef ESOCKTNOSUPPORT
 #define ESOCKTNOSUPPORT 124
