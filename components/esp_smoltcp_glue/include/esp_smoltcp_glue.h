@@ -292,6 +292,7 @@ typedef struct {
     bool can_send;
     bool can_recv;
     uint32_t recv_queue;   /* payload bytes queued */
+    uint32_t send_queue;   /* payload bytes waiting to be sent */
     uint32_t next_len;     /* size of the next datagram, 0 if none */
     esg_endpoint_t local;
 } esg_dgram_info_t;

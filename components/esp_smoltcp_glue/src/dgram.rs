@@ -70,6 +70,8 @@ pub struct EsgDgramInfo {
     pub can_send: bool,
     pub can_recv: bool,
     pub recv_queue: u32,
+    /// Payload bytes queued for sending, not yet handed to the device.
+    pub send_queue: u32,
     pub next_len: u32,
     pub local: EsgEndpoint,
 }
@@ -206,6 +208,7 @@ pub unsafe extern "C" fn esg_udp_get_info(eng: *mut Engine, id: i32, info: *mut 
             can_send: s.can_send(),
             can_recv: s.can_recv(),
             recv_queue: s.recv_queue() as u32,
+            send_queue: s.send_queue() as u32,
             next_len,
             local: EsgEndpoint::from_listen(&s.endpoint()),
         };
@@ -314,6 +317,7 @@ pub unsafe extern "C" fn esg_icmp_get_info(eng: *mut Engine, id: i32, info: *mut
             can_send: s.can_send(),
             can_recv: s.can_recv(),
             recv_queue: s.recv_queue() as u32,
+            send_queue: s.send_queue() as u32,
             next_len: 0,
             local: EsgEndpoint::default(),
         };

@@ -184,6 +184,7 @@ pub unsafe extern "C" fn esg_raw_get_info(eng: *mut Engine, id: i32, info: *mut 
             can_send: s.can_send(),
             can_recv: s.can_recv(),
             recv_queue: s.recv_queue() as u32,
+            send_queue: s.send_queue() as u32,
             next_len,
             local: EsgEndpoint::default(),
         };

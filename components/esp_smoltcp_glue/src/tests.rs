@@ -861,9 +861,11 @@ fn udp_datagrams() {
         }
         assert_eq!(esg_udp_send(a, ua, msg.as_ptr(), 100, &ep4(IP4_B, 5353), null()), ESG_ERR_AGAIN, "tx ring full");
         assert!(!net.a.udp_info(ua).can_send);
+        assert_eq!(net.a.udp_info(ua).send_queue, 200, "queued, not yet sent");
     }
     assert!(net.run_until(100, |n| n.b.udp_info(ub).recv_queue == 200));
     assert!(net.a.udp_info(ua).can_send);
+    assert_eq!(net.a.udp_info(ua).send_queue, 0, "sent");
     for _ in 0..2 {
         assert_eq!(udp_recv(&net.b, ub, 1000, false).unwrap().0, msg);
     }

@@ -62,6 +62,7 @@ typedef struct {
     atomic_uint_fast64_t rx_drop_no_buffer; /* reported by drivers: no pool buffer for a frame */
     atomic_uint_fast64_t loopback_frames, loopback_drops;
     uint64_t socket_alloc_failures;
+    uint64_t dgram_close_drops;        /* datagram sockets closed with datagrams still unsent after the drain wait */
     uint64_t rx_drop_backlog_full;     /* SYNs a full listen backlog could not take (tcp_rx_gate.c) */
     uint64_t tcp_opened, tcp_closed_by_peer, tcp_aborted, tcp_linger_aborts;
     uint64_t polls, poll_wakeups;

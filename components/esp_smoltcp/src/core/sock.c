@@ -20,6 +20,7 @@ _Static_assert(sizeof(esp_smoltcp_endpoint_t) == sizeof(esg_endpoint_t), "endpoi
 #define EPHEMERAL_FIRST 49152u
 #define EPHEMERAL_COUNT 16384u
 /* A connect() the engine has not completed by then fails with ETIMEDOUT (Linux: ~127 s). */
+#define DGRAM_CLOSE_DRAIN_MS 1000 /* close() of a UDP socket waits this long for queued datagrams */
 #define CONNECT_TIMEOUT_MS 75000u
 
 /* ---- helpers ---------------------------------------------------------------- */
@@ -1063,12 +1064,41 @@ static int close_locked(int h, bool abort_now)
     return 0;
 }
 
+/*
+ * A datagram socket's queued datagrams still go out when it is closed (Linux
+ * hands them to the device at sendto()): wait, bounded, until the engine has
+ * sent them (a neighbour may still be resolving). Under the lock.
+ */
+static void dgram_drain_locked(int h)
+{
+    sock_rec_t *r = rec_of(h);
+    esg_dgram_info_t d;
+    if (!r || r->type == ESP_SMOLTCP_SOCK_TCP || dgram_info(r, &d) != ESG_OK || d.send_queue == 0) {
+        return;
+    }
+    rt_kick();
+    uint64_t deadline = deadline_of(DGRAM_CLOSE_DRAIN_MS);
+    uint32_t gen = r->generation;
+    while (os_now_us() < deadline) {
+        uint64_t step = os_now_us() + 10000; /* sends wake senders; the step covers the last one */
+        if (wait_on(h, gen, ESG_WAKE_SEND, step < deadline ? step : deadline) == -EBADF) {
+            return; /* closed by another thread meanwhile */
+        }
+        r = &rt.socks[h];
+        if (dgram_info(r, &d) != ESG_OK || d.send_queue == 0) {
+            return;
+        }
+    }
+    rt.c.dgram_close_drops++;
+}
+
 int esp_smoltcp_sock_close(int h)
 {
     if (!rt.attached) {
         return -ENETDOWN;
     }
     rt_lock();
+    dgram_drain_locked(h);
     int rc = close_locked(h, false);
     rt_unlock();
     return rc;

@@ -330,6 +330,32 @@ static void test_udp_loopback(void)
     esp_smoltcp_sock_close(srv);
 }
 
+/* Datagrams queued just before close() still go out (Linux sends them at sendto()). */
+static void test_udp_close_sends_queued(void)
+{
+    int rx = esp_smoltcp_sock_open(ESP_SMOLTCP_SOCK_UDP, NULL);
+    esp_smoltcp_endpoint_t dst = ep4(127, 0, 0, 1, 5030);
+    CHECK_EQ(esp_smoltcp_sock_bind(rx, &dst, false), 0);
+    esp_smoltcp_stats_t st0, st1;
+    CHECK_EQ(esp_smoltcp_get_stats(ESP_SMOLTCP_IFACE_ETH, &st0), ESP_OK);
+    for (int round = 0; round < 20; round++) {
+        int tx = esp_smoltcp_sock_open(ESP_SMOLTCP_SOCK_UDP, NULL);
+        for (int i = 0; i < 6; i++) {
+            uint8_t d[200] = {(uint8_t)round, (uint8_t)i};
+            CHECK_EQ(esp_smoltcp_sock_sendto(tx, d, sizeof(d), 0, &dst, 1000), (ssize_t)sizeof(d));
+        }
+        CHECK_EQ(esp_smoltcp_sock_close(tx), 0);
+        for (int i = 0; i < 6; i++) {
+            uint8_t d[256];
+            CHECK_EQ(esp_smoltcp_sock_recvfrom(rx, d, sizeof(d), 0, NULL, NULL, 2000), 200);
+            CHECK(d[0] == round && d[1] == i);
+        }
+    }
+    CHECK_EQ(esp_smoltcp_get_stats(ESP_SMOLTCP_IFACE_ETH, &st1), ESP_OK);
+    CHECK_EQ(st1.dgram_close_drops, st0.dgram_close_drops);
+    esp_smoltcp_sock_close(rx);
+}
+
 static void test_self_connect_over_own_address(void)
 {
     int l = esp_smoltcp_sock_open(ESP_SMOLTCP_SOCK_TCP, NULL);
@@ -542,6 +568,7 @@ int main(void)
     RUN(test_close_with_unread_data_resets);
     RUN(test_shutdown_wakes_reader);
     RUN(test_udp_loopback);
+    RUN(test_udp_close_sends_queued);
     RUN(test_self_connect_over_own_address);
     RUN(test_table_exhaustion_recovers);
     RUN(test_mcast_membership_counts);
