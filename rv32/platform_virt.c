@@ -186,6 +186,7 @@ void esp_log_write(esp_log_level_t level, const char *tag, const char *format, .
 /* ---- what IDF's newlib/pthread would give the shim ---------------------------------- */
 /* Cooperative threads: nothing preempts, so a mutex that is never held across a wait is free. */
 #include "pthread.h"
+int pthread_mutex_init(pthread_mutex_t *m, const pthread_mutexattr_t *a) { (void)a; m->impl = NULL; return 0; }
 int pthread_mutex_lock(pthread_mutex_t *m) { (void)m; return 0; }
 int pthread_mutex_unlock(pthread_mutex_t *m) { (void)m; return 0; }
 int pthread_once(pthread_once_t *o, void (*init)(void))
@@ -250,4 +251,14 @@ int clock_gettime(clockid_t clk, struct timespec *ts)
     ts->tv_sec = (time_t)(us / 1000000u);
     ts->tv_nsec = (long)(us % 1000000u) * 1000;
     return 0;
+}
+
+/* ---- fcntl for the shim's foreign-fd check: no other descriptors exist here ---------- */
+#include <errno.h>
+#include <fcntl.h>
+int fcntl(int fd, int cmd, ...)
+{
+    (void)fd, (void)cmd;
+    errno = EBADF;
+    return -1;
 }

@@ -13,6 +13,11 @@ typedef struct {
 #define PTHREAD_MUTEX_INITIALIZER {0}
 #define PTHREAD_ONCE_INIT {1, 0}
 
+typedef struct {
+    int type;
+} pthread_mutexattr_t;
+
+int pthread_mutex_init(pthread_mutex_t *m, const pthread_mutexattr_t *attr);
 int pthread_mutex_lock(pthread_mutex_t *m);
 int pthread_mutex_unlock(pthread_mutex_t *m);
 int pthread_once(pthread_once_t *once, void (*init)(void));
