@@ -71,7 +71,9 @@ compile_lib rv32app "$OBJ/app" $(ls "$ROOT"/rv32/*.c | grep -v mem_rv32.c)
 # image; RV32_MEM=builtins: whatever the link resolves (compiler_builtins' weak ones).
 MEM_OBJ=()
 if [ "${RV32_MEM:-word}" = word ]; then
-    "$CC" "${CFLAGS[@]}" -ffreestanding -fno-builtin -fno-tree-loop-distribute-patterns -c "$ROOT/rv32/mem_rv32.c" -o "$OBJ/mem_rv32.o"
+    # RV32_MEM_STATS=1: count copies by call size (GET /stats "memcpy_*"; costs instructions per call)
+    "$CC" "${CFLAGS[@]}" -ffreestanding -fno-builtin -fno-tree-loop-distribute-patterns \
+        -DRV32_MEM_STATS="${RV32_MEM_STATS:-0}" ${RV32_MEM_CFLAGS:-} -c "$ROOT/rv32/mem_rv32.c" -o "$OBJ/mem_rv32.o"
     MEM_OBJ=("$OBJ/mem_rv32.o")
 fi
 
