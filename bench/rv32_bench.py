@@ -8,7 +8,9 @@ way, dnsmasq in `peer`). The image gets a DHCP lease, is pinged, then serves
 /dl/N and /ul to curl in `peer`. Every process is started through the Bed and
 stopped by PID; every wait is bounded.
 
-  --demo           DHCP, ping, one download (make rv32-demo)
+  --demo           DHCP, ping, one byte-exact download (+ upload), /quit ends QEMU with 0
+  --stress N       the stall regression check (make rv32-demo runs it): N x (dl + ul),
+                   every byte checked, on a slow core (--stress-shift 4 = 62.5 MIPS)
   default          downloads and uploads, --reps each, at each --shift; then one
                    run with the instruction-count plugin (make bench-rv32)
 """
@@ -97,37 +99,108 @@ def curl(bed, args, timeout):
     return r.stdout
 
 
-def download(bed, g, ip, n):
+def pattern(n, period):
+    """byte i = i % period, as the image sends (/dl, period 251) and checks (/ul?check=1, 256)."""
+    return (bytes(range(period)) * (n // period + 1))[:n]
+
+
+def download(bed, g, ip, n, verify=False):
+    """GET /dl/n; with verify the body is kept in the bed workdir and compared byte for byte."""
     mark = len(g.lines)
+    dst = os.path.join(bed.workdir, "dl.bin") if verify else "/dev/null"
     t0 = time.monotonic()
-    out = curl(bed, ["-o", "/dev/null", "-w", "%{size_download} %{speed_download}", f"http://{ip}/dl/{n}"],
+    out = curl(bed, ["-o", dst, "-w", "%{size_download} %{speed_download}", f"http://{ip}/dl/{n}"],
                timeout=60 + n / 2e6)
     wall = time.monotonic() - t0
     m, _ = g.wait_line(r"^dl: (\d+) bytes in (\d+) us = ([\d.]+) Mbit/s", 15, mark)
     size, speed = out.split()
-    assert int(size) == n, f"got {size} of {n} bytes"
+    if int(size) != n:
+        raise RuntimeError(f"dl: got {size} of {n} bytes")
+    if verify:
+        with open(dst, "rb") as f:
+            body = f.read()
+        os.unlink(dst)
+        if body != pattern(n, 251):
+            bad = sum(a != b for a, b in zip(body, pattern(n, 251)))
+            raise RuntimeError(f"dl: {n} bytes arrived but {bad} differ from the pattern")
     return {"dir": "dl", "bytes": n, "guest_us": int(m.group(2)), "guest_mbps": float(m.group(3)),
             "client_mbps": float(speed) * 8 / 1e6, "wall_s": wall}
 
 
-def upload(bed, g, ip, n, src):
+def upload(bed, g, ip, n, src, verify=False):
+    """POST n bytes to /ul; with verify the image checks every byte (/ul?check=1)."""
     src = os.path.join(bed.workdir, f"upload-{n}.bin")
     if not os.path.exists(src):
         with open(src, "wb") as f:
-            f.write((bytes(range(256)) * (n // 256 + 1))[:n])
+            f.write(pattern(n, 256))
         os.chmod(src, 0o644)
     mark = len(g.lines)
     t0 = time.monotonic()
-    curl(bed, ["-o", "/dev/null", "-X", "POST", "-H", "Content-Type: application/octet-stream",
-               "-H", "Expect:", "-T", src, f"http://{ip}/ul"], timeout=60 + n / 2e6)
+    out = curl(bed, ["-X", "POST", "-H", "Content-Type: application/octet-stream",
+                     "-H", "Expect:", "-T", src, f"http://{ip}/ul" + ("?check=1" if verify else "")],
+               timeout=60 + n / 2e6)
     wall = time.monotonic() - t0
     m, _ = g.wait_line(r"^ul: (\d+) bytes in (\d+) us = ([\d.]+) Mbit/s", 15, mark)
+    if verify:
+        ans = json.loads(out)
+        if ans.get("bytes") != n or ans.get("bad") != 0:
+            raise RuntimeError(f"ul: the image reports {ans} for {n} bytes sent")
     return {"dir": "ul", "bytes": n, "guest_us": int(m.group(2)), "guest_mbps": float(m.group(3)),
             "client_mbps": n * 8 / wall / 1e6, "wall_s": wall}
 
 
 def stats(bed, ip):
     return json.loads(curl(bed, [f"http://{ip}/stats"], timeout=20))
+
+
+def quit_guest(bed, g, ip, timeout=10):
+    """GET /quit: the image ends QEMU through the sifive_test device; returns QEMU's exit status
+    (None if it did not exit in time: then the caller's g.stop() kills it by PID)."""
+    curl(bed, [f"http://{ip}/quit"], timeout=10)
+    try:
+        return g.proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return None
+
+
+def stress(bed, shift, cycles, n):
+    """Regression check for the stall of issue 10, on the -slaac image: 12 s after boot smoltcp's
+    SLAAC (no router answers) makes the engine ask for an immediate poll for ever; the poll task
+    must still let the virtio driver run. A slow core (shift 4 = 62.5 MIPS) makes the transfers
+    outlast that point. Download + checked upload, `cycles` times, every byte verified; then ping
+    and a clean QEMU exit. With the old poll loop this stalled at the 3rd-4th download."""
+    global ELF
+    plain, ELF = ELF, ELF.with_name(ELF.stem + "-slaac.elf")
+    try:
+        g, ip = boot(bed, shift, log=OUT / f"guest-stress{shift}.log")
+    finally:
+        ELF = plain
+    try:
+        t0 = stats(bed, ip)["ticks"]
+        for c in range(cycles):
+            for fn in (lambda: download(bed, g, ip, n, verify=True), lambda: upload(bed, g, ip, n, None, verify=True)):
+                mark = len(g.lines)
+                try:
+                    r = fn()
+                except RuntimeError as e:
+                    raise RuntimeError(f"stress cycle {c}: {e}\n  guest: " + " | ".join(g.lines[mark:][-6:])) from None
+                print(f"rv32: stress {1000 >> shift} MIPS cycle {c} {r['dir']} {n} bytes byte-exact, "
+                      f"guest {r['guest_mbps']:.2f} Mbit/s", flush=True)
+        p = bed.peer(["ping", "-c", "3", "-i", "0.2", "-W", "2", ip], check=False, timeout=20)
+        if p.returncode != 0:
+            raise RuntimeError(f"stress: no ping answer after the transfers: {p.stdout.strip()}")
+        st = stats(bed, ip)
+        if st["ticks"] < 15000:
+            raise RuntimeError(f"stress: the run ended {st['ticks']} ms after boot, before SLAAC gives up "
+                               f"(12 s): it tested nothing; use more --stress cycles or bytes")
+        print(f"rv32: stress: guest time {t0} -> {st['ticks']} ms, polls {st['polls']} for "
+              f"{st['poll_wakeups']} wakeups (the engine's 'poll now' loop was live)")
+        rc = quit_guest(bed, g, ip)
+        if rc != 0:
+            raise RuntimeError(f"stress: QEMU exit status {rc} after /quit (want 0)")
+        print(f"rv32: stress passed: {cycles} x (dl + ul) of {n} bytes at {1000 >> shift} MIPS, ping, QEMU exit 0")
+    finally:
+        g.stop()
 
 
 def boot(bed, shift, plugin_out=None, log=None):
@@ -149,14 +222,7 @@ def run_plugin(args, bed, src, results):
         dl = download(bed, g, ip, n)
         ul = upload(bed, g, ip, n, src)
         st = stats(bed, ip)
-        try:
-            curl(bed, [f"http://{ip}/quit"], timeout=10)
-        except RuntimeError:
-            pass
-        try:
-            g.proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            pass
+        quit_guest(bed, g, ip)
     finally:
         g.stop()
     results["plugin"] = {"dl": dl, "ul": ul, "stats": st, "counts": str(out)}
@@ -172,6 +238,10 @@ def main():
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--plugin-bytes", type=int, default=20_000_000)
     ap.add_argument("--no-plugin", action="store_true")
+    ap.add_argument("--stress", type=int, metavar="CYCLES", default=0,
+                    help="only the stall regression check: CYCLES x (dl + ul) at --stress-shift")
+    ap.add_argument("--stress-shift", type=int, default=4)
+    ap.add_argument("--stress-bytes", type=int, default=5_000_000)
     ap.add_argument("--elf", default=str(ELF))
     ap.add_argument("--counts", default=str(OUT / "fncount.txt"))
     ap.add_argument("--json", default=str(OUT / "results.json"))
@@ -187,22 +257,29 @@ def main():
         bed.start_dnsmasq()
         src = None
         os.chmod(bed.workdir, 0o755)
+        if args.stress:
+            stress(bed, args.stress_shift, args.stress, args.stress_bytes)
+            return 0
         if args.demo:
             g, ip = boot(bed, args.shift[0], log=OUT / "guest-demo.log")
             try:
                 print(f"rv32: image got {ip} by DHCP (icount shift={args.shift[0]}: {1000 >> args.shift[0]} MIPS)")
                 p = bed.peer(["ping", "-c", "3", "-i", "0.2", "-W", "2", ip], check=False, timeout=20)
                 print("rv32: " + (p.stdout.strip().splitlines()[-1] if p.stdout.strip() else "ping: no output"))
-                r = download(bed, g, ip, args.bytes)
-                print(f"rv32: dl {r['bytes']} bytes: guest {r['guest_mbps']:.2f} Mbit/s, client "
+                r = download(bed, g, ip, args.bytes, verify=True)
+                print(f"rv32: dl {r['bytes']} bytes byte-exact: guest {r['guest_mbps']:.2f} Mbit/s, client "
                       f"{r['client_mbps']:.2f} Mbit/s ({100 * r['guest_mbps'] / CEILING_MBPS:.1f} % of "
                       f"{CEILING_MBPS:.2f})")
                 if args.demo_upload:
-                    r = upload(bed, g, ip, args.bytes, src)
-                    print(f"rv32: ul {r['bytes']} bytes: guest {r['guest_mbps']:.2f} Mbit/s, client "
+                    r = upload(bed, g, ip, args.bytes, src, verify=True)
+                    print(f"rv32: ul {r['bytes']} bytes byte-exact: guest {r['guest_mbps']:.2f} Mbit/s, client "
                           f"{r['client_mbps']:.2f} Mbit/s")
                 st = stats(bed, ip)
                 print("rv32: stats " + json.dumps(st))
+                rc = quit_guest(bed, g, ip)
+                print(f"rv32: /quit: QEMU exit status {rc}")
+                if rc != 0:
+                    return 1
             finally:
                 g.stop()
             return 0
@@ -227,6 +304,7 @@ def main():
                               f"load {load0:.1f} {' '.join(r['late'])}",
                               flush=True)
                 results[f"stats_shift{shift}"] = stats(bed, ip)
+                results[f"exit_shift{shift}"] = quit_guest(bed, g, ip)
             finally:
                 g.stop()
         if not args.no_plugin:

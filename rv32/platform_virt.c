@@ -262,3 +262,4 @@ int clock_gettime(clockid_t clk, struct timespec *ts)
     ts->tv_nsec = (long)(us % 1000000u) * 1000;
     return 0;
 }
+

@@ -74,7 +74,9 @@ compile_lib rv32app "$OBJ/app" $(ls "$ROOT"/rv32/*.c | grep -v mem_rv32.c)
 # image; RV32_MEM=builtins: whatever the link resolves (compiler_builtins' weak ones).
 MEM_OBJ=()
 if [ "${RV32_MEM:-word}" = word ]; then
-    "$CC" "${CFLAGS[@]}" -ffreestanding -fno-builtin -fno-tree-loop-distribute-patterns -c "$ROOT/rv32/mem_rv32.c" -o "$OBJ/mem_rv32.o"
+    # RV32_MEM_STATS=1: count copies by call size (GET /stats "memcpy_*"; costs instructions per call)
+    "$CC" "${CFLAGS[@]}" -ffreestanding -fno-builtin -fno-tree-loop-distribute-patterns \
+        -DRV32_MEM_STATS="${RV32_MEM_STATS:-0}" ${RV32_MEM_CFLAGS:-} -c "$ROOT/rv32/mem_rv32.c" -o "$OBJ/mem_rv32.o"
     MEM_OBJ=("$OBJ/mem_rv32.o")
 fi
 
@@ -87,18 +89,26 @@ TRIPLE=riscv32imafc-unknown-none-elf
     --target-dir "$OUT/cargo" 2>&1 | grep -v "relax\|^\s*$\|warning\|-->\|^ *|\|^ *=" >&2 || true)
 glue_lib="$OUT/cargo/$TRIPLE/release/libesp_smoltcp_glue.a"
 
-ELF="$OUT/esp_smoltcp_rv32${RV32_SUFFIX:-}.elf"
 # RAM layout of the issue: code at 0x80000000 (2 MiB), RAM at 0x80200000; 8 MiB of RAM
 # here so the heap is never the limit (the figures report what was used). picolibc's boot
 # stack stays 2 KiB (a --defsym'd __stack_size comes too late for its DEFINED()): main()
 # only starts the app task and the scheduler.
-"$CC" "${CFLAGS[@]}" -o "$ELF" -Wl,--gc-sections -Wl,-Map="${ELF%.elf}.map" \
-    -Wl,--defsym=__flash=0x80000000,--defsym=__flash_size=0x200000 \
-    -Wl,--defsym=__ram=0x80200000,--defsym=__ram_size=0x800000 \
-    "${MEM_OBJ[@]}" "$OBJ/app/librv32app.a" \
-    -Wl,--start-group "$OBJ/esp_smoltcp/libesp_smoltcp.a" "$OBJ/compat/libesp_smoltcp_lwip_compat.a" \
-    "$glue_lib" -Wl,--end-group
+link() { # elf app-lib
+    "$CC" "${CFLAGS[@]}" -o "$1" -Wl,--gc-sections -Wl,-Map="${1%.elf}.map" \
+        -Wl,--defsym=__flash=0x80000000,--defsym=__flash_size=0x200000 \
+        -Wl,--defsym=__ram=0x80200000,--defsym=__ram_size=0x800000 \
+        "${MEM_OBJ[@]}" "$2" \
+        -Wl,--start-group "$OBJ/esp_smoltcp/libesp_smoltcp.a" "$OBJ/compat/libesp_smoltcp_lwip_compat.a" \
+        "$glue_lib" -Wl,--end-group
+}
+ELF="$OUT/esp_smoltcp_rv32${RV32_SUFFIX:-}.elf"
+link "$ELF" "$OBJ/app/librv32app.a"
 riscv64-unknown-elf-size "$ELF"
+# The stress image (bench/rv32_bench.py --stress): the same with smoltcp's SLAAC on, whose stuck
+# router-solicitation deadline makes the engine ask for an immediate poll for ever (12 s after
+# boot when no router answers): the poll task must still let the driver run.
+EXTRA_CFLAGS="-DRV32_IPV6_SLAAC=1" compile_lib rv32app "$OBJ/app-slaac" $(ls "$ROOT"/rv32/*.c | grep -v mem_rv32.c)
+link "$OUT/esp_smoltcp_rv32${RV32_SUFFIX:-}-slaac.elf" "$OBJ/app-slaac/librv32app.a"
 
 echo "rv32: QEMU plugin"
 gcc -O2 -shared -fPIC -Wall -Wextra -o "$OUT/libfncount.so" "$ROOT/rv32/plugin/fncount.c"

@@ -284,7 +284,10 @@ static void poll_task(void *arg)
             delay = 0; /* frames looped back during this poll: go round again */
         }
         rt_unlock();
-        bool woken = delay > 0 && os_event_wait(rt.poll_event, delay == ESG_POLL_NEVER ? OS_WAIT_FOREVER : delay);
+        /* Wait even when the engine asks to go round at once (delay 0): on a cooperative port that
+         * wait is the scheduling point where drivers deliver frames; skipping it let the engine spin
+         * on "poll now" while the ACKs it waited for sat in the NIC (issue 10: rv32 stall). */
+        bool woken = os_event_wait(rt.poll_event, delay == ESG_POLL_NEVER ? OS_WAIT_FOREVER : delay);
         rt_lock();
         rt.c.poll_wakeups += woken;
     }

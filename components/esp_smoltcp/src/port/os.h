@@ -42,7 +42,11 @@ void os_mutex_unlock(os_mutex_t *m);
 esp_err_t os_event_create(os_event_t **out);
 void os_event_destroy(os_event_t *e);
 void os_event_set(os_event_t *e);
-/** Wait up to timeout_us; true if the event was set (and is now cleared). */
+/**
+ * Wait up to timeout_us; true if the event was set (and is now cleared). A
+ * timeout of 0 only tests the flag; on a cooperative port it is also a
+ * scheduling point (drivers run, other threads get the CPU).
+ */
 bool os_event_wait(os_event_t *e, uint64_t timeout_us);
 
 /**

@@ -71,6 +71,15 @@ struct linger {
     int l_onoff;
     int l_linger;
 };
+/* Multicast membership requests, laid out as lwIP's sockets.h has them. */
+typedef struct ip_mreq {
+    struct in_addr imr_multiaddr;
+    struct in_addr imr_interface;
+} ip_mreq;
+struct ipv6_mreq {
+    struct in6_addr ipv6mr_multiaddr;
+    unsigned int ipv6mr_interface;
+};
 
 #define SOCK_STREAM 1
 #define SOCK_DGRAM 2

@@ -266,7 +266,11 @@ void os_event_set(os_event_t *e)
 
 bool os_event_wait(os_event_t *e, uint64_t timeout_us)
 {
-    if (!e->set && timeout_us > 0) {
+    if (timeout_us == 0) {
+        /* A zero wait is still a scheduling point: idle hooks (drivers) run and other threads get
+         * the CPU. Without it a thread polling in a loop starves RX (issue 10). */
+        bm_yield();
+    } else if (!e->set) {
         uint64_t now = bm_platform_now_us();
         cur->wait_ev = e;
         cur->deadline_us = timeout_us == OS_WAIT_FOREVER || now + timeout_us < now ? UINT64_MAX : now + timeout_us;
