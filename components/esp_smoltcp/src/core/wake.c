@@ -21,20 +21,20 @@
 #define WAKE_SLOTS 16 /* threads interrupted and not yet back in poll, at once */
 
 static _Atomic(void *) slot_handle[WAKE_SLOTS];
-static atomic_bool slot_marked[WAKE_SLOTS];
+static atomic_uint slot_marked[WAKE_SLOTS]; /* word-sized: rv32 has no byte atomics (libatomic) */
 
 void wake_mark(void *handle)
 {
     for (int i = 0; i < WAKE_SLOTS; i++) { /* marked before and not taken yet */
         if (atomic_load(&slot_handle[i]) == handle) {
-            atomic_store(&slot_marked[i], true);
+            atomic_store(&slot_marked[i], 1u);
             return;
         }
     }
     for (int i = 0; i < WAKE_SLOTS; i++) {
         void *expected = NULL;
         if (atomic_compare_exchange_strong(&slot_handle[i], &expected, handle)) {
-            atomic_store(&slot_marked[i], true);
+            atomic_store(&slot_marked[i], 1u);
             return;
         }
     }
@@ -49,7 +49,7 @@ bool wake_take_mark(void *handle)
             /* Free the slot first: a mark racing with this take then lands in a slot of its
              * own and is seen by the next poll (early return) instead of being lost. */
             atomic_store(&slot_handle[i], NULL);
-            return atomic_exchange(&slot_marked[i], false);
+            return atomic_exchange(&slot_marked[i], 0u) != 0;
         }
     }
     return false;

@@ -153,16 +153,6 @@ struct ipv6_mreq {
 #define IPV6_JOIN_GROUP 12
 #define IPV6_LEAVE_GROUP 13
 
-/* lwIP's multicast requests (LWIP_IGMP, LWIP_IPV6_MLD). */
-struct ip_mreq {
-    struct in_addr imr_multiaddr;
-    struct in_addr imr_interface;
-};
-struct ipv6_mreq {
-    struct in6_addr ipv6mr_multiaddr;
-    unsigned int ipv6mr_interface;
-};
-
 #define SHUT_RD 0
 #define SHUT_WR 1
 #define SHUT_RDWR 2
