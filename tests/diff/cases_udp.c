@@ -401,7 +401,7 @@ static void mcast_join(int u, int fam, const char *group, bool join, const char 
 /* Joined: the group's datagrams arrive (IGMP/MLD join made); left: they stop. */
 static void udp_mcast_receive(int fam)
 {
-    const char *group = fam == AF_INET ? "239.1.2.4" : "ff02::4242";
+    const char *group = fam == AF_INET ? "239.1.2.3" : "ff15::1234"; /* issue 8 names these */
     int u = udp_sock(fam);
     struct sockaddr_storage ss;
     int port = case_port();

@@ -20,7 +20,7 @@ scapy_all = pytest.importorskip("scapy.all")
 from scapy.layers.igmp import IGMP  # noqa: E402
 from scapy.layers.inet6 import ICMPv6MLReport2  # noqa: E402
 
-GROUP4, GROUP6 = "239.1.2.4", "ff02::4242"
+GROUP4, GROUP6 = "239.1.2.3", "ff15::1234"
 MLD_CHANGE_TO_EXCLUDE, MLD_CHANGE_TO_INCLUDE = 4, 3  # RFC 3810 §5.2.12: join / leave with no sources
 
 
