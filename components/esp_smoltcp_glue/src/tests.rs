@@ -1688,6 +1688,15 @@ fn multicast_join_receive_leave() {
     assert_eq!((d.len(), from, to), (40, ep4(IP4_A, 4000), ep4(g4, 0)));
     let (d, _, _, to) = udp_recv(&net.b, ub, 64, false).unwrap();
     assert_eq!((d.len(), to), (20, ep6(g6, 0)));
+    // A new DHCP lease replaces the IPv4 address: the membership stays.
+    unsafe { esg_iface_clear_addrs(b, ESG_AF_INET) };
+    net.b.add4([10, 0, 0, 9], 24);
+    assert!(unsafe { esg_iface_has_group(b, ESG_AF_INET, g4.as_ptr()) }, "group lost with the address");
+    assert_eq!(unsafe { esg_udp_send(a, ua, msg.as_ptr(), 40, &ep4(g4, 5000), null()) }, 40);
+    assert!(net.run_until(100, |n| n.b.udp_info(ub).recv_queue == 40), "not received after the address change");
+    udp_recv(&net.b, ub, 64, false).unwrap();
+    unsafe { esg_iface_clear_addrs(b, ESG_AF_INET) };
+    net.b.add4(IP4_B, 24);
     let log = net.b.port.borrow_mut().log.replace(Vec::new()).unwrap();
     let protos = ip_protos(&log);
     assert!(protos.contains(&(0x0800, 2)), "IGMP report sent: {protos:?}");
