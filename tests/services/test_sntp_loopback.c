@@ -160,7 +160,8 @@ static void test_bad_arguments(void)
     CHECK_EQ(esp_smoltcp_sntp_init(&c), ESP_ERR_INVALID_ARG);
     c.server_count = 1;
     c.server_from_dhcp = true;
-    CHECK_EQ(esp_smoltcp_sntp_init(&c), ESP_ERR_NOT_SUPPORTED);
+    c.servers[0] = "host:0";
+    CHECK_EQ(esp_smoltcp_sntp_init(&c), ESP_ERR_INVALID_ARG); /* static servers still checked */
     CHECK_EQ(esp_smoltcp_sntp_deinit(), ESP_ERR_INVALID_STATE);
     CHECK_EQ(esp_smoltcp_sntp_restart(), ESP_ERR_INVALID_STATE);
     struct timeval tv;
@@ -303,6 +304,35 @@ static void test_new_servers_and_prompt_deinit(void)
     CHECK_EQ(esp_smoltcp_sntp_deinit(), ESP_OK);
 }
 
+/* Static IPv4 here: no lease, so server_from_dhcp has no server of its own. */
+static void test_dhcp_mode_without_lease_servers(void)
+{
+    esp_smoltcp_sntp_config_t c = base_config();
+    c.server_from_dhcp = true; /* and no static server */
+    CHECK_EQ(esp_smoltcp_sntp_init(&c), ESP_OK);
+    CHECK_EQ(esp_smoltcp_sntp_wait_sync(300), ESP_ERR_TIMEOUT);
+    esp_smoltcp_sntp_info_t info;
+    CHECK_EQ(esp_smoltcp_sntp_get_info(&info), ESP_OK);
+    CHECK(info.server_from_dhcp);
+    CHECK_EQ(info.server_count, 0);
+    CHECK_EQ(info.round_status, ESP_SMOLTCP_SNTP_ERR_NO_SERVER);
+    CHECK(strcmp(esp_smoltcp_sntp_status_name(info.round_status), "no_server") == 0);
+    /* A configured server is used behind the (absent) lease servers; count 0 is allowed in this mode. */
+    const char *const good[] = {addr(0)};
+    CHECK_EQ(esp_smoltcp_sntp_set_servers(good, 1), ESP_OK);
+    CHECK_EQ(esp_smoltcp_sntp_wait_sync(3000), ESP_OK);
+    CHECK_EQ(esp_smoltcp_sntp_get_info(&info), ESP_OK);
+    CHECK_EQ(info.server_count, 1);
+    CHECK(!info.servers[0].from_dhcp);
+    CHECK_EQ(info.round_status, ESP_SMOLTCP_SNTP_OK);
+    CHECK_EQ(esp_smoltcp_sntp_set_servers(good, 0), ESP_OK);
+    CHECK_EQ(esp_smoltcp_sntp_get_info(&info), ESP_OK);
+    CHECK_EQ(info.server_count, 0);
+    CHECK_EQ(esp_smoltcp_sntp_deinit(), ESP_OK);
+    CHECK_EQ(esp_smoltcp_sntp_get_info(&info), ESP_OK);
+    CHECK(!info.server_from_dhcp);
+}
+
 int main(void)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -323,6 +353,7 @@ int main(void)
     RUN(test_fallback_step_and_deny);
     RUN(test_smooth_mode_slews);
     RUN(test_new_servers_and_prompt_deinit);
+    RUN(test_dhcp_mode_without_lease_servers);
 
     atomic_store(&servers_stop, true);
     pthread_join(th, NULL);

@@ -3,12 +3,17 @@
  *
  *   sntp_tool --tap tap0 [--static A/LEN --gw G --dns D] [--timeout-ms T]
  *             [--burst N] [--burst-interval-ms M] [--mode step|smooth]
- *             [--wait-ms W] [--samples K] [--resync] [--warmup IP] SERVER...
+ *             [--wait-ms W] [--samples K] [--resync] [--warmup IP] [--dhcp-ntp] [SERVER...]
  *
  * --warmup IP: ping IP (ICMP echo over the native API) until it answers
  * before starting the client, so that the first request does not meet a link
  * that is still coming up (the bridge port behind a just-opened TAP) or an
  * ARP cache still empty: the test's first server then sees the first request.
+ * Without --static the stack takes a DHCP lease. --dhcp-ntp: server_from_dhcp
+ * (the lease's option 42 servers first; SERVERs may then be none); while it
+ * waits for the first sync the tool prints the list each time it or the
+ * round status changes:
+ *   {"event": "list", "round_status": ..., "servers": [...]}
  * Starts the stack and the client with the servers in order, waits for the
  * first sync and prints JSON lines:
  *   {"event": "sync", "ok": ..., "ms": ..., "servers": [{"name", "status", "kiss", ...}], ...}
@@ -73,6 +78,14 @@ static void print_info(void)
 {
     esp_smoltcp_sntp_info_t info;
     esp_smoltcp_sntp_get_info(&info);
+    esp_smoltcp_ip4_info_t ip4 = {0};
+    esp_smoltcp_get_ip4_info(ESP_SMOLTCP_IFACE_ETH, &ip4);
+    printf("\"server_from_dhcp\": %s, \"round_status\": \"%s\", \"lease_ntp\": [",
+           info.server_from_dhcp ? "true" : "false", esp_smoltcp_sntp_status_name(info.round_status));
+    for (unsigned k = 0; k < ip4.ntp_count && k < 3; k++) {
+        printf("%s\"%u.%u.%u.%u\"", k ? ", " : "", ip4.ntp[k][0], ip4.ntp[k][1], ip4.ntp[k][2], ip4.ntp[k][3]);
+    }
+    printf("], ");
     printf("\"sync_count\": %" PRIu32 ", \"last_server\": %d, \"last_offset_us\": %" PRId64
            ", \"last_delay_us\": %" PRId64 ", \"cb_calls\": %d, \"servers\": [",
            info.sync_count, info.last_server, info.last_offset_us, info.last_delay_us, atomic_load(&cb_calls));
@@ -80,10 +93,10 @@ static void print_info(void)
         const esp_smoltcp_sntp_server_info_t *s = &info.servers[k];
         char a[64];
         addr_text(&s->addr, a, sizeof(a));
-        printf("%s{\"name\": \"%s\", \"addr\": \"%s\", \"status\": \"%s\", \"kiss\": \"%s\", \"stratum\": %u"
+        printf("%s{\"name\": \"%s\", \"addr\": \"%s\", \"status\": \"%s\", \"kiss\": \"%s\", \"stratum\": %u, \"from_dhcp\": %s"
                ", \"offset_us\": %" PRId64 ", \"delay_us\": %" PRId64 ", \"attempts\": %" PRIu32
                ", \"successes\": %" PRIu32 "}",
-               k ? ", " : "", s->name, a, esp_smoltcp_sntp_status_name(s->status), s->kiss, s->stratum, s->offset_us,
+               k ? ", " : "", s->name, a, esp_smoltcp_sntp_status_name(s->status), s->kiss, s->stratum, s->from_dhcp ? "true" : "false", s->offset_us,
                s->delay_us, s->attempts, s->successes);
     }
     printf("]}\n");
@@ -133,6 +146,11 @@ int main(int argc, char **argv)
     for (; i < argc && strncmp(argv[i], "--", 2) == 0; i += 2) {
         if (strcmp(argv[i], "--resync") == 0) {
             resync = true;
+            i--;
+            continue;
+        }
+        if (strcmp(argv[i], "--dhcp-ntp") == 0) {
+            sc.server_from_dhcp = true;
             i--;
             continue;
         }
@@ -190,7 +208,26 @@ int main(int argc, char **argv)
         printf("{\"event\": \"error\", \"init\": %d}\n", err);
         return 1;
     }
-    esp_err_t wait_rc = esp_smoltcp_sntp_wait_sync((uint32_t)wait_ms);
+    if (sc.server_from_dhcp) {
+        /* Watch the list follow the lease until the first sync (or wait_ms). */
+        char last[512] = "";
+        esp_smoltcp_sntp_info_t info;
+        while (mono_ms() - t0 < wait_ms && esp_smoltcp_sntp_get_info(&info) == ESP_OK && info.sync_count == 0) {
+            char now[512];
+            int n = snprintf(now, sizeof(now), "%s", esp_smoltcp_sntp_status_name(info.round_status));
+            for (size_t k = 0; k < info.server_count && n > 0 && (size_t)n < sizeof(now); k++) {
+                n += snprintf(now + n, sizeof(now) - (size_t)n, " %s", info.servers[k].name);
+            }
+            if (strcmp(now, last) != 0) {
+                memcpy(last, now, sizeof(last));
+                printf("{\"event\": \"list\", \"ms\": %.0f, ", mono_ms() - t0);
+                print_info();
+            }
+            usleep(50000);
+        }
+    }
+    double left = wait_ms - (mono_ms() - t0);
+    esp_err_t wait_rc = esp_smoltcp_sntp_wait_sync(left > 0 ? (uint32_t)left : 0);
     double ms = mono_ms() - t0;
     esp_smoltcp_sntp_sync_status_t st1 = esp_smoltcp_sntp_get_sync_status();
     esp_smoltcp_sntp_sync_status_t st2 = esp_smoltcp_sntp_get_sync_status();

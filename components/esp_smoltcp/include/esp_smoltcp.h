@@ -114,6 +114,8 @@ typedef struct {
     uint8_t gateway[4];
     uint8_t dns_count;
     uint8_t dns[3][4];
+    uint8_t ntp_count;        /* NTP servers of the DHCP lease (option 42); 0 when static or not offered */
+    uint8_t ntp[3][4];
 } esp_smoltcp_ip4_info_t;
 
 /** @return ESP_OK; ESP_ERR_INVALID_ARG; ESP_ERR_INVALID_STATE. */
@@ -153,7 +155,7 @@ esp_err_t esp_smoltcp_get_ip6_info(esp_smoltcp_iface_t iface, esp_smoltcp_ip6_in
 
 /**
  * Called when an interface gets an IPv4 address (first lease, renewal with a
- * change, static configuration: got = true) or loses it (got = false). Runs
+ * change, NTP servers included, static configuration: got = true) or loses it (got = false). Runs
  * in the poll task with the stack lock held: post an event or set a flag and
  * return; do not call esp_smoltcp functions from it.
  */

@@ -20,10 +20,13 @@
  *   - wrong mode (not 4 = server), version outside 1..4, leap indicator 3 or
  *     stratum above 15 (server not synchronised), zero transmit timestamp.
  *
- * Servers from DHCP (option 42) are not available yet: smoltcp's DHCP client
- * does not ask for the option in the glue (the change it needs is in
- * src/services/README.md). Give the servers in the configuration or with
- * esp_smoltcp_sntp_set_servers().
+ * Servers from DHCP (option 42, esp_sntp_servermode_dhcp(true)): with
+ * server_from_dhcp the NTP servers of the current DHCPv4 lease
+ * (esp_smoltcp_ip4_info_t.ntp) come first in the list, the configured ones
+ * (there may be none) after them. The lease is looked at every second: a new
+ * lease or a renewal with other servers replaces them and starts a sync. With
+ * no server at all the round ends at once with ..._ERR_NO_SERVER in
+ * esp_smoltcp_sntp_info_t.round_status.
  */
 #pragma once
 
@@ -74,6 +77,7 @@ typedef enum {
     ESP_SMOLTCP_SNTP_ERR_UNSYNCHRONISED, /* leap indicator 3 (alarm) or stratum > 15 */
     ESP_SMOLTCP_SNTP_ERR_ZERO_TRANSMIT,  /* transmit timestamp 0 */
     ESP_SMOLTCP_SNTP_ERR_SKIPPED,        /* not asked: DENY/RSTR earlier, or set aside after RATE */
+    ESP_SMOLTCP_SNTP_ERR_NO_SERVER,      /* round_status only: the list is empty (server_from_dhcp, lease without option 42) */
 } esp_smoltcp_sntp_status_t;
 
 /** Called from the SNTP task after the clock was set: tv = the new time. Keep it short. */
@@ -83,7 +87,7 @@ typedef struct {
     /** "198.18.0.1", "198.18.0.1:1123", "pool.ntp.org", "ntp.lan:123", "2001:db8::1", "[2001:db8::1]:123". */
     const char *servers[ESP_SMOLTCP_SNTP_MAX_SERVERS];
     size_t server_count;
-    bool server_from_dhcp;       /* DHCP option 42: not yet, ESP_ERR_NOT_SUPPORTED (see above) */
+    bool server_from_dhcp;       /* use the DHCP lease's NTP servers (option 42) first; servers may then be empty */
     uint32_t poll_interval_ms;   /* between successful syncs; >= ESP_SMOLTCP_SNTP_MIN_POLL_MS */
     uint32_t retry_interval_ms;  /* after a round in which every server failed; >= 1000 */
     uint32_t timeout_ms;         /* per request; a reply later than this is a timeout */
@@ -111,9 +115,9 @@ typedef struct {
 
 /**
  * Start the client task (server strings are copied).
- * @return ESP_OK; ESP_ERR_INVALID_ARG (no server, too many, a name longer
- *         than ESP_SMOLTCP_SNTP_SERVER_NAME_MAX - 1, an interval below its
- *         minimum, burst 0 or > 8); ESP_ERR_NOT_SUPPORTED (server_from_dhcp);
+ * @return ESP_OK; ESP_ERR_INVALID_ARG (no server and not server_from_dhcp,
+ *         too many, a name longer than ESP_SMOLTCP_SNTP_SERVER_NAME_MAX - 1,
+ *         an interval below its minimum, burst 0 or > 8);
  *         ESP_ERR_INVALID_STATE (already running); ESP_ERR_NO_MEM.
  */
 esp_err_t esp_smoltcp_sntp_init(const esp_smoltcp_sntp_config_t *cfg);
@@ -129,9 +133,11 @@ esp_err_t esp_smoltcp_sntp_deinit(void);
 esp_err_t esp_smoltcp_sntp_restart(void);
 
 /**
- * Replace the server list; takes no stack lock, so it may be called from
- * the IPv4 address callback (esp_smoltcp_set_ip4_callback). Statuses reset,
- * a sync starts. @return ESP_OK; ESP_ERR_INVALID_ARG; ESP_ERR_INVALID_STATE.
+ * Replace the configured server list (with server_from_dhcp the lease's
+ * servers stay in front of it, and count may be 0); takes no stack lock, so
+ * it may be called from the IPv4 address callback
+ * (esp_smoltcp_set_ip4_callback). Statuses reset, a sync starts.
+ * @return ESP_OK; ESP_ERR_INVALID_ARG; ESP_ERR_INVALID_STATE.
  */
 esp_err_t esp_smoltcp_sntp_set_servers(const char *const *servers, size_t count);
 
@@ -158,6 +164,7 @@ typedef struct {
     esp_smoltcp_endpoint_t addr;     /* last address used (resolved) */
     esp_smoltcp_sntp_status_t status;
     char kiss[5];                    /* kiss code of a KoD, "" otherwise */
+    bool from_dhcp;                  /* an NTP server of the DHCP lease (option 42) */
     uint8_t stratum;
     int64_t offset_us, delay_us;     /* of the last good exchange */
     uint32_t attempts, successes;
@@ -166,6 +173,8 @@ typedef struct {
 typedef struct {
     bool running;
     bool synced;                     /* synchronised at least once */
+    bool server_from_dhcp;           /* as configured */
+    esp_smoltcp_sntp_status_t round_status; /* last round: OK, the last server's failure, or ERR_NO_SERVER */
     uint32_t sync_count;
     int last_server;                 /* index of the server of the last sync, -1 before */
     int64_t last_offset_us;          /* clock error found by the last sync (server - ours) */

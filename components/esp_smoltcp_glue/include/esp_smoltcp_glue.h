@@ -141,6 +141,8 @@ bool esg_iface_has_group(esg_engine_t *eng, uint8_t family, const uint8_t *addr)
 
 /* ---- DHCPv4 client --------------------------------------------------------- */
 #define ESG_DHCP_MAX_DNS 3
+#define ESG_DHCP_MAX_NTP 3
+#define ESG_DHCP_RX_MIN 576 /* smallest rx buffer for esg_dhcp_start */
 typedef struct {
     uint8_t addr[4];
     uint8_t prefix;
@@ -150,14 +152,23 @@ typedef struct {
     uint8_t dns_count;
     uint8_t dns[ESG_DHCP_MAX_DNS][4];
     uint32_t lease_s; /* 0 = infinite / unknown */
+    uint8_t ntp_count; /* option 42; only with an rx buffer given to esg_dhcp_start */
+    uint8_t ntp[ESG_DHCP_MAX_NTP][4];
 } esg_dhcp_lease_t;
 
 #define ESG_DHCP_EVENT_NONE 0
 #define ESG_DHCP_EVENT_CONFIGURED 1
 #define ESG_DHCP_EVENT_DECONFIGURED 2
 
-/** Start the DHCPv4 client (takes one socket slot). */
-int esg_dhcp_start(esg_engine_t *eng);
+/**
+ * Start the DHCPv4 client (takes one socket slot). rx_buf (may be NULL):
+ * caller memory of rx_len >= ESG_DHCP_RX_MIN bytes (1472 holds any reply on a
+ * 1500-byte MTU) that smoltcp copies each DHCP reply into; with it the client
+ * also asks for option 42 and leases carry NTP servers. It must stay valid and
+ * untouched until esg_dhcp_stop() or esg_engine_deinit(). ESG_ERR_INVAL if too
+ * short. A second start while running is a no-op.
+ */
+int esg_dhcp_start(esg_engine_t *eng, uint8_t *rx_buf, size_t rx_len);
 void esg_dhcp_stop(esg_engine_t *eng);
 /**
  * Fetch the client's latest event after esg_poll(). On CONFIGURED, *lease

@@ -388,23 +388,60 @@ pub struct EsgDhcpLease {
     pub dns_count: u8,
     pub dns: [[u8; 4]; 3],
     pub lease_s: u32,
+    pub ntp_count: u8,
+    pub ntp: [[u8; 4]; 3],
 }
+
+pub const ESG_DHCP_MAX_NTP: i32 = 3;
+/// Smallest receive buffer for `esg_dhcp_start`: RFC 2131's minimum message
+/// (smoltcp reads the options from offset 240 of it without a length check).
+pub const ESG_DHCP_RX_MIN: i32 = 576;
+/// Options asked for: smoltcp's default (mask, router, DNS) plus NTP servers.
+static DHCP_PARAMS: [u8; 4] = [1, 3, 6, 42];
 
 pub const ESG_DHCP_EVENT_NONE: i32 = 0;
 pub const ESG_DHCP_EVENT_CONFIGURED: i32 = 1;
 pub const ESG_DHCP_EVENT_DECONFIGURED: i32 = 2;
 
 #[no_mangle]
-pub unsafe extern "C" fn esg_dhcp_start(eng: *mut Engine) -> i32 {
+pub unsafe extern "C" fn esg_dhcp_start(eng: *mut Engine, rx_buf: *mut u8, rx_len: usize) -> i32 {
     ret((|| {
         let e = engine(eng)?;
         if e.dhcp.is_some() {
             return Ok(ESG_OK);
         }
+        if !rx_buf.is_null() && rx_len < ESG_DHCP_RX_MIN as usize {
+            return Err(ESG_ERR_INVAL);
+        }
+        let mut s = dhcpv4::Socket::new();
+        if !rx_buf.is_null() {
+            // smoltcp copies each DHCP payload that fits into this buffer: the
+            // only way to see options beyond 1, 3, 6. The caller keeps it
+            // alive and untouched until esg_dhcp_stop / esg_engine_deinit.
+            s.set_parameter_request_list(&DHCP_PARAMS);
+            s.set_receive_packet_buffer(core::slice::from_raw_parts_mut(rx_buf, rx_len));
+        }
         // The storage has one entry reserved beyond max_sockets for this.
-        e.dhcp = Some(e.sockets.add(dhcpv4::Socket::new()));
+        e.dhcp = Some(e.sockets.add(s));
         Ok(ESG_OK)
     })())
+}
+
+/// Copy option 42 of the lease's ACK into `l`. The buffer holds the last DHCP
+/// payload smoltcp received (it may be another server's OFFER, or the previous
+/// ACK if the new one did not fit): only an ACK giving this lease's address
+/// is read.
+pub(crate) fn lease_ntp(pkt: &smoltcp::wire::DhcpPacket<&[u8]>, addr: [u8; 4], l: &mut EsgDhcpLease) {
+    let is_ack = pkt.options().any(|o| o.kind == 53 && o.data == [5]);
+    if !is_ack || pkt.your_ip().octets() != addr {
+        return;
+    }
+    if let Some(o) = pkt.options().find(|o| o.kind == 42) {
+        for (i, a) in o.data.chunks_exact(4).take(ESG_DHCP_MAX_NTP as usize).enumerate() {
+            l.ntp[i].copy_from_slice(a);
+            l.ntp_count = i as u8 + 1;
+        }
+    }
 }
 
 #[no_mangle]
@@ -440,6 +477,9 @@ pub unsafe extern "C" fn esg_dhcp_poll(eng: *mut Engine, lease: *mut EsgDhcpLeas
                 for (i, d) in c.dns_servers.iter().take(3).enumerate() {
                     l.dns[i] = d.octets();
                     l.dns_count = i as u8 + 1;
+                }
+                if let Some(p) = c.packet.as_ref() {
+                    lease_ntp(p, l.addr, l);
                 }
             }
             ESG_DHCP_EVENT_CONFIGURED

@@ -739,7 +739,7 @@ fn socket_table_full_and_slot_reuse() {
     assert_eq!(net.a.udp_open(1, 64), ESG_ERR_NOSLOT);
     assert_eq!(net.a.icmp_open(1, 64), ESG_ERR_NOSLOT);
     // The DHCP client has its own storage entry: it still fits.
-    assert_eq!(unsafe { esg_dhcp_start(net.a.ptr) }, ESG_OK);
+    assert_eq!(unsafe { esg_dhcp_start(net.a.ptr, null_mut(), 0) }, ESG_OK);
     net.step();
     unsafe {
         assert_eq!(esg_tcp_listen(net.a.ptr, 2, &any_ep(22)), ESG_OK);
@@ -1319,6 +1319,7 @@ struct DhcpSeen {
     chaddr: EthernetAddress,
     requested_ip: Option<Ipv4Address>,
     server_id: Option<Ipv4Address>,
+    params: Vec<u8>,
     eth_src: EthernetAddress,
     ip_src: Ipv4Address,
     ip_dst: Ipv4Address,
@@ -1345,6 +1346,7 @@ fn parse_dhcp(frame: &[u8]) -> Option<DhcpSeen> {
         chaddr: r.client_hardware_address,
         requested_ip: r.requested_ip,
         server_id: r.server_identifier,
+        params: r.parameter_request_list.map(|p| p.to_vec()).unwrap_or_default(),
         eth_src: eth.src_addr(),
         ip_src: ip.src_addr(),
         ip_dst: ip.dst_addr(),
@@ -1354,9 +1356,15 @@ fn parse_dhcp(frame: &[u8]) -> Option<DhcpSeen> {
 const SERVER_MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 0xfe];
 
 fn dhcp_reply(msg: DhcpMessageType, xid: u32, chaddr: EthernetAddress) -> Vec<u8> {
+    dhcp_reply_ntp(msg, xid, chaddr, &[])
+}
+
+/// The DHCP payload (no Ethernet/IP/UDP) of a reply; `ntp` non-empty adds option 42.
+fn dhcp_payload(msg: DhcpMessageType, xid: u32, chaddr: EthernetAddress, ntp: &[u8]) -> Vec<u8> {
     let server = Ipv4Address::new(198, 18, 0, 254);
     let dns = [8, 8, 8, 8, 1, 1, 1, 1];
-    let opts = [DhcpOption { kind: 6, data: &dns }];
+    let with_ntp = [DhcpOption { kind: 6, data: &dns }, DhcpOption { kind: 42, data: ntp }];
+    let opts = if ntp.is_empty() { &with_ntp[..1] } else { &with_ntp[..] };
     let repr = DhcpRepr {
         message_type: msg,
         transaction_id: xid,
@@ -1378,11 +1386,16 @@ fn dhcp_reply(msg: DhcpMessageType, xid: u32, chaddr: EthernetAddress) -> Vec<u8
         lease_duration: Some(3600),
         renew_duration: None,
         rebind_duration: None,
-        additional_options: &opts,
+        additional_options: opts,
     };
     let mut dhcp = vec![0u8; repr.buffer_len()];
     repr.emit(&mut DhcpPacket::new_unchecked(&mut dhcp[..])).unwrap();
-    let (src, dst) = (server, Ipv4Address::BROADCAST);
+    dhcp
+}
+
+fn dhcp_reply_ntp(msg: DhcpMessageType, xid: u32, chaddr: EthernetAddress, ntp: &[u8]) -> Vec<u8> {
+    let dhcp = dhcp_payload(msg, xid, chaddr, ntp);
+    let (src, dst) = (Ipv4Address::new(198, 18, 0, 254), Ipv4Address::BROADCAST);
     let caps = ChecksumCapabilities::default();
     let mut f = vec![0u8; 14 + 20 + 8 + dhcp.len()];
     EthernetRepr { src_addr: EthernetAddress(SERVER_MAC), dst_addr: EthernetAddress::BROADCAST, ethertype: EthernetProtocol::Ipv4 }
@@ -1410,8 +1423,8 @@ fn dhcp_discover_offer_request_ack() {
     let mut now = 0u64;
     unsafe {
         assert_eq!(esg_dhcp_poll(e, &mut lease), ESG_ERR_STATE, "poll before start");
-        assert_eq!(esg_dhcp_start(e), ESG_OK);
-        assert_eq!(esg_dhcp_start(e), ESG_OK, "start twice");
+        assert_eq!(esg_dhcp_start(e, null_mut(), 0), ESG_OK);
+        assert_eq!(esg_dhcp_start(e, null_mut(), 0), ESG_OK, "start twice");
     }
     // Poll until the client has sent what it wants to; return its DHCP messages.
     let run = |now: &mut u64, steps: usize| -> Vec<DhcpSeen> {
@@ -1442,6 +1455,7 @@ fn dhcp_discover_offer_request_ack() {
     let d = &seen[0];
     assert_eq!(d.msg, DhcpMessageType::Discover);
     assert_eq!(d.chaddr, EthernetAddress(mac));
+    assert_eq!(d.params, [1, 3, 6], "no rx buffer: smoltcp's default request list");
     assert_eq!(d.eth_src, EthernetAddress(mac));
     assert_eq!((d.ip_src, d.ip_dst), (Ipv4Address::UNSPECIFIED, Ipv4Address::BROADCAST));
     let xid = d.xid;
@@ -1469,6 +1483,7 @@ fn dhcp_discover_offer_request_ack() {
     assert_eq!(lease.dns_count, 2);
     assert_eq!(lease.dns[..2], [[8, 8, 8, 8], [1, 1, 1, 1]]);
     assert_eq!(lease.dns[2], [0; 4]);
+    assert_eq!(lease.ntp_count, 0, "no option 42 without an rx buffer");
     assert_eq!(unsafe { esg_dhcp_poll(e, &mut lease) }, ESG_DHCP_EVENT_NONE, "event delivered once");
     // A NULL lease is allowed.
     assert_eq!(unsafe { esg_dhcp_poll(e, null_mut()) }, ESG_DHCP_EVENT_NONE);
@@ -1477,11 +1492,84 @@ fn dhcp_discover_offer_request_ack() {
         esg_dhcp_stop(e);
         assert_eq!(esg_dhcp_poll(e, &mut lease), ESG_ERR_STATE, "poll after stop");
         esg_dhcp_stop(e);
-        assert_eq!(esg_dhcp_start(e), ESG_OK, "restart");
+        assert_eq!(esg_dhcp_start(e, null_mut(), 0), ESG_OK, "restart");
     }
     let seen = run(&mut now, 50);
     assert_eq!(seen.first().map(|s| s.msg), Some(DhcpMessageType::Discover), "restart discovers again");
     eng.check_frames_released();
+}
+
+#[test]
+fn dhcp_option_42_ntp_servers() {
+    let mac = [0x02, 0, 0, 0, 0, 0x04];
+    // Declared before the engine: it outlives the socket that points into it.
+    let mut buf = vec![0u8; 1472];
+    let (rx, tx) = (queue(), queue());
+    let eng = Eng::new(&config(mac, 2), rx.clone(), tx.clone(), 0);
+    let e = eng.ptr;
+    let mut short = [0u8; 575];
+    unsafe {
+        assert_eq!(esg_dhcp_start(e, short.as_mut_ptr(), short.len()), ESG_ERR_INVAL, "buffer too short");
+        assert_eq!(esg_dhcp_start(e, buf.as_mut_ptr(), buf.len()), ESG_OK);
+    }
+    let mut now = 0u64;
+    let mut run = || -> Vec<DhcpSeen> {
+        for _ in 0..50 {
+            let d = unsafe { esg_poll(e, now) };
+            let seen: Vec<DhcpSeen> = tx.borrow_mut().drain(..).filter_map(|f| parse_dhcp(&f)).collect();
+            if !seen.is_empty() {
+                return seen;
+            }
+            now += d.min(STEP_CAP_US);
+        }
+        Vec::new()
+    };
+    let d = run();
+    assert_eq!(d[0].msg, DhcpMessageType::Discover);
+    assert_eq!(d[0].params, [1, 3, 6, 42], "asks for NTP servers");
+    let xid = d[0].xid;
+    let ch = EthernetAddress(mac);
+    // Four servers and a stray byte: the first three are kept.
+    let ntp: Vec<u8> = (1..=4).flat_map(|i| [198, 18, 1, i]).chain([9]).collect();
+    rx.borrow_mut().push_back(dhcp_reply_ntp(DhcpMessageType::Offer, xid, ch, &ntp));
+    assert_eq!(run()[0].msg, DhcpMessageType::Request);
+    rx.borrow_mut().push_back(dhcp_reply_ntp(DhcpMessageType::Ack, xid, ch, &ntp));
+    unsafe { esg_poll(e, now) };
+    let mut lease = EsgDhcpLease::default();
+    assert_eq!(unsafe { esg_dhcp_poll(e, &mut lease) }, ESG_DHCP_EVENT_CONFIGURED);
+    assert_eq!(lease.addr, [198, 18, 0, 50]);
+    assert_eq!(lease.dns_count, 2, "other options still read");
+    assert_eq!(lease.ntp_count, 3);
+    assert_eq!(lease.ntp, [[198, 18, 1, 1], [198, 18, 1, 2], [198, 18, 1, 3]]);
+    unsafe { esg_dhcp_stop(e) };
+    eng.check_frames_released();
+    drop(eng);
+    drop(buf);
+}
+
+#[test]
+fn dhcp_option_42_only_from_our_ack() {
+    use crate::engine::lease_ntp;
+    let ch = EthernetAddress([0x02, 0, 0, 0, 0, 0x05]);
+    let read = |msg, ntp: &[u8], addr: [u8; 4]| {
+        let mut p = dhcp_payload(msg, 7, ch, ntp);
+        p.resize(1472, 0);
+        let mut l = EsgDhcpLease::default();
+        lease_ntp(&DhcpPacket::new_unchecked(&p[..]), addr, &mut l);
+        (l.ntp_count, l.ntp)
+    };
+    let ours = [198, 18, 0, 50];
+    let one = [198, 18, 0, 1, 0, 0];
+    assert_eq!(read(DhcpMessageType::Ack, &one, ours), (1, [[198, 18, 0, 1], [0; 4], [0; 4]]), "partial address dropped");
+    assert_eq!(read(DhcpMessageType::Ack, &[], ours).0, 0, "no option 42");
+    assert_eq!(read(DhcpMessageType::Ack, &[1, 2, 3], ours).0, 0, "shorter than one address");
+    assert_eq!(read(DhcpMessageType::Offer, &one, ours).0, 0, "an OFFER left in the buffer is not the lease");
+    assert_eq!(read(DhcpMessageType::Ack, &one, [198, 18, 0, 51]).0, 0, "an ACK for another address");
+    // A buffer smoltcp never wrote (all zeros) gives nothing and does not panic.
+    let z = vec![0u8; 576];
+    let mut l = EsgDhcpLease::default();
+    lease_ntp(&DhcpPacket::new_unchecked(&z[..]), ours, &mut l);
+    assert_eq!(l.ntp_count, 0);
 }
 
 // ---- regression: no busy poll after a SYN from an unresolvable address -------------

@@ -22,6 +22,9 @@
 
 static const char *TAG = "esp_smoltcp";
 
+/* Largest DHCP payload on a 1500-byte MTU (1500 - IP - UDP headers): a bigger reply is not kept. */
+#define DHCP_RX_LEN 1472
+
 runtime_t rt;
 
 void rt_lock(void)
@@ -202,7 +205,7 @@ int rt_transmit(uint8_t *frame, size_t len)
 /* ---- addresses ------------------------------------------------------------- */
 
 static void apply_ip4(const uint8_t addr[4], uint8_t prefix, const uint8_t *gw, uint8_t dns_count,
-                      const uint8_t dns[][4])
+                      const uint8_t dns[][4], uint8_t ntp_count, const uint8_t ntp[][4])
 {
     esg_iface_clear_addrs(rt.eng, ESG_AF_INET);
     /* The wire address first: smoltcp takes the first IPv4 address as source off-subnet. */
@@ -219,6 +222,10 @@ static void apply_ip4(const uint8_t addr[4], uint8_t prefix, const uint8_t *gw, 
     }
     rt.ip4.dns_count = dns_count > 3 ? 3 : dns_count;
     memcpy(rt.ip4.dns, dns, (size_t)rt.ip4.dns_count * 4);
+    rt.ip4.ntp_count = ntp_count > 3 ? 3 : ntp_count;
+    if (rt.ip4.ntp_count > 0) {
+        memcpy(rt.ip4.ntp, ntp, (size_t)rt.ip4.ntp_count * 4);
+    }
     if (rt.ip4.dns_count > 0) {
         rt.dns_base_count = rt.ip4.dns_count;
         for (size_t i = 0; i < rt.dns_base_count; i++) {
@@ -235,13 +242,23 @@ static void apply_ip4(const uint8_t addr[4], uint8_t prefix, const uint8_t *gw, 
     }
 }
 
+/* Is the lease what is applied already? With its rx buffer, smoltcp reports every renewal ACK. */
+static bool lease_applied(const esg_dhcp_lease_t *l)
+{
+    const esp_smoltcp_ip4_info_t *c = &rt.ip4;
+    return c->has_addr && memcmp(c->addr, l->addr, 4) == 0 && c->prefix_len == l->prefix &&
+           c->has_gateway == l->has_router && (!l->has_router || memcmp(c->gateway, l->router, 4) == 0) &&
+           c->dns_count == l->dns_count && memcmp(c->dns, l->dns, (size_t)l->dns_count * 4) == 0 &&
+           c->ntp_count == l->ntp_count && memcmp(c->ntp, l->ntp, (size_t)l->ntp_count * 4) == 0;
+}
+
 static void poll_dhcp(void)
 {
     esg_dhcp_lease_t lease;
     int ev = esg_dhcp_poll(rt.eng, &lease);
-    if (ev == ESG_DHCP_EVENT_CONFIGURED) {
+    if (ev == ESG_DHCP_EVENT_CONFIGURED && !lease_applied(&lease)) {
         apply_ip4(lease.addr, lease.prefix, lease.has_router ? lease.router : NULL, lease.dns_count,
-                  lease.dns);
+                  lease.dns, lease.ntp_count, lease.ntp);
     } else if (ev == ESG_DHCP_EVENT_DECONFIGURED) {
         ESP_LOGW(TAG, "dhcp lease lost");
         esg_iface_clear_addrs(rt.eng, ESG_AF_INET);
@@ -357,7 +374,12 @@ fail:
 static esp_err_t configure_ipv4(void)
 {
     if (rt.cfg.ipv4_mode == ESP_SMOLTCP_IPV4_DHCP) {
-        return esg_dhcp_start(rt.eng) == ESG_OK ? ESP_OK : ESP_ERR_NO_MEM;
+        /* smoltcp keeps each reply here so that the glue can read option 42 (NTP servers). */
+        rt.dhcp_rx = malloc(DHCP_RX_LEN);
+        if (!rt.dhcp_rx || esg_dhcp_start(rt.eng, rt.dhcp_rx, DHCP_RX_LEN) != ESG_OK) {
+            return ESP_ERR_NO_MEM;
+        }
+        return ESP_OK;
     }
     ip4_config_t ip;
     esp_err_t err = ip4_config_parse(rt.cfg.static_ip, rt.cfg.static_netmask, rt.cfg.static_gateway,
@@ -369,7 +391,7 @@ static esp_err_t configure_ipv4(void)
         return err;
     }
     apply_ip4(ip.addr, ip.prefix_len, ip.has_gateway ? ip.gateway : NULL, ip.dns_count,
-              (const uint8_t(*)[4])ip.dns);
+              (const uint8_t(*)[4])ip.dns, 0, NULL);
     return ESP_OK;
 }
 
@@ -449,6 +471,8 @@ fail_engine:
 fail:
     free(rt.engine_mem);
     rt.engine_mem = NULL;
+    free(rt.dhcp_rx); /* after esg_engine_deinit: the DHCP socket pointed into it */
+    rt.dhcp_rx = NULL;
     rt.dev = NULL;
     return err;
 }
@@ -626,6 +650,7 @@ esp_err_t esp_smoltcp_deinit(void)
         esg_engine_deinit(rt.eng);
         rt_unlock();
         free(rt.engine_mem);
+        free(rt.dhcp_rx);
         if (rt.dev->destroy) {
             rt.dev->destroy(rt.dev);
         }

@@ -92,6 +92,7 @@ typedef struct {
     uint32_t rx_inflight_next;
 
     void *engine_mem;
+    uint8_t *dhcp_rx; /* DHCPv4 client's copy of each reply (options beyond 1/3/6), NULL when static */
     esg_engine_t *eng;
 
     sock_rec_t *socks;             /* cfg.max_sockets records */

@@ -8,6 +8,12 @@
  * RFC 5905 §10), and steps or slews the software clock. Nothing here holds
  * a lock across network I/O; the lock guards the configuration, the
  * per-server outcomes and the clock.
+ *
+ * server_from_dhcp: the task compares the lease's NTP servers
+ * (esp_smoltcp_get_ip4_info) every second and rebuilds the list (lease
+ * servers, then the configured ones) when they change. It never holds its
+ * lock while asking: the IPv4 callback runs under the stack lock and may call
+ * esp_smoltcp_sntp_set_servers(), so the order is stack lock -> ours.
  */
 #include <errno.h>
 #include <stdatomic.h>
@@ -15,6 +21,7 @@
 #include <string.h>
 
 #include "esp_log.h"
+#include "esp_smoltcp.h"
 #include "esp_smoltcp_dns.h"
 #include "esp_smoltcp_sntp.h"
 #include "os.h"
@@ -27,6 +34,8 @@ static const char *TAG = "esp_smoltcp_sntp";
 #define RECV_SLICE_US 100000u /* the task looks at `stopping` this often while waiting for a reply */
 #define DNS_MIN_TIMEOUT_MS 2000u
 #define MAX_BURST 8
+#define DHCP_CHECK_US 1000000u /* server_from_dhcp: how often the lease's NTP servers are compared */
+#define DHCP_MAX_NTP 3         /* esp_smoltcp_ip4_info_t.ntp */
 
 typedef struct {
     char spec[ESP_SMOLTCP_SNTP_SERVER_NAME_MAX]; /* as given */
@@ -63,7 +72,13 @@ static struct {
     esp_smoltcp_sntp_sync_status_t sync_status;
     int last_server;
     int64_t last_offset_us, last_delay_us;
+    esp_smoltcp_sntp_status_t round_status;
     waitq_t sync_waiters;
+    /* The list is rebuilt from these two when either changes. */
+    char static_specs[ESP_SMOLTCP_SNTP_MAX_SERVERS][ESP_SMOLTCP_SNTP_SERVER_NAME_MAX]; /* as configured */
+    size_t static_count;
+    uint8_t dhcp_ntp[DHCP_MAX_NTP][4]; /* the lease's servers in the list now */
+    uint8_t dhcp_count;
 } sn; /* zero: in .bss; last_server is set to -1 at init */
 
 /* NULL until the first init; the API checks it before anything else. */
@@ -96,10 +111,11 @@ static int64_t clock_now(void)
     return t;
 }
 
-static esp_err_t load_servers(const char *const *specs, size_t count)
+/* Lock held. Install specs[0..count) (may be empty); the first n_dhcp came from the lease. */
+static esp_err_t load_servers(const char *const *specs, size_t count, size_t n_dhcp)
 {
     server_t tmp[ESP_SMOLTCP_SNTP_MAX_SERVERS];
-    if (count == 0 || count > ESP_SMOLTCP_SNTP_MAX_SERVERS || !specs) {
+    if (count > ESP_SMOLTCP_SNTP_MAX_SERVERS || (count > 0 && !specs)) {
         return ESP_ERR_INVALID_ARG;
     }
     memset(tmp, 0, sizeof(tmp));
@@ -111,11 +127,82 @@ static esp_err_t load_servers(const char *const *specs, size_t count)
         }
         snprintf(s->spec, sizeof(s->spec), "%s", specs[i]);
         snprintf(s->info.name, sizeof(s->info.name), "%s", specs[i]);
+        s->info.from_dhcp = i < n_dhcp;
     }
     memcpy(sn.servers, tmp, sizeof(tmp));
     sn.server_count = count;
     sn.servers_gen++;
     return ESP_OK;
+}
+
+/*
+ * Lock held. New configured servers (statics may point into sn.static_specs):
+ * the list is the lease's servers (sn.dhcp_ntp) then these, cut at the
+ * maximum. Every static one is checked, also those cut off.
+ */
+static esp_err_t set_list_locked(const char *const *statics, size_t n_static)
+{
+    if (n_static > ESP_SMOLTCP_SNTP_MAX_SERVERS || (n_static > 0 && !statics)) {
+        return ESP_ERR_INVALID_ARG;
+    }
+    char dhcp[DHCP_MAX_NTP][16];
+    const char *specs[ESP_SMOLTCP_SNTP_MAX_SERVERS];
+    size_t n = 0;
+    for (size_t i = 0; i < sn.dhcp_count; i++) {
+        const uint8_t *a = sn.dhcp_ntp[i];
+        snprintf(dhcp[i], sizeof(dhcp[i]), "%u.%u.%u.%u", a[0], a[1], a[2], a[3]);
+        specs[n++] = dhcp[i];
+    }
+    for (size_t i = 0; i < n_static; i++) {
+        char host[ESP_SMOLTCP_SNTP_SERVER_NAME_MAX];
+        uint16_t port;
+        esp_smoltcp_endpoint_t lit;
+        if (!statics[i] || strlen(statics[i]) >= ESP_SMOLTCP_SNTP_SERVER_NAME_MAX ||
+            sntp_parse_server(statics[i], host, sizeof(host), &port, &lit) != 0) {
+            return ESP_ERR_INVALID_ARG;
+        }
+        if (n < ESP_SMOLTCP_SNTP_MAX_SERVERS) {
+            specs[n++] = statics[i];
+        }
+    }
+    esp_err_t err = load_servers(specs, n, sn.dhcp_count);
+    if (err != ESP_OK) {
+        return err;
+    }
+    for (size_t i = 0; i < n_static; i++) {
+        if (statics[i] != sn.static_specs[i]) {
+            snprintf(sn.static_specs[i], sizeof(sn.static_specs[i]), "%s", statics[i]);
+        }
+    }
+    sn.static_count = n_static;
+    return ESP_OK;
+}
+
+/* server_from_dhcp: rebuild the list if the lease's NTP servers changed; true then. No lock held. */
+static bool dhcp_refresh(void)
+{
+    esp_smoltcp_ip4_info_t ip;
+    memset(&ip, 0, sizeof(ip));
+    if (esp_smoltcp_get_ip4_info(ESP_SMOLTCP_IFACE_ETH, &ip) != ESP_OK) {
+        ip.ntp_count = 0; /* nothing attached: no lease */
+    }
+    size_t n = ip.ntp_count > DHCP_MAX_NTP ? DHCP_MAX_NTP : ip.ntp_count;
+    lock();
+    bool changed = n != sn.dhcp_count || memcmp(ip.ntp, sn.dhcp_ntp, n * 4) != 0;
+    if (changed) {
+        sn.dhcp_count = (uint8_t)n;
+        memcpy(sn.dhcp_ntp, ip.ntp, n * 4);
+        const char *statics[ESP_SMOLTCP_SNTP_MAX_SERVERS];
+        for (size_t i = 0; i < sn.static_count; i++) {
+            statics[i] = sn.static_specs[i];
+        }
+        set_list_locked(statics, sn.static_count); /* cannot fail: the statics were checked when given */
+    }
+    unlock();
+    if (changed) {
+        ESP_LOGI(TAG, "%u NTP server(s) from DHCP", (unsigned)n);
+    }
+    return changed;
 }
 
 /* ---- one exchange ------------------------------------------------------------- */
@@ -313,7 +400,18 @@ static bool sync_round(void)
     size_t n = sn.server_count;
     unsigned gen = sn.servers_gen;
     memcpy(list, sn.servers, sizeof(list));
+    bool was_empty = sn.round_status == ESP_SMOLTCP_SNTP_ERR_NO_SERVER;
+    if (n == 0) {
+        sn.round_status = ESP_SMOLTCP_SNTP_ERR_NO_SERVER;
+    }
     unlock();
+    if (n == 0) {
+        if (!was_empty) {
+            ESP_LOGW(TAG, "no NTP server: none configured and none in the DHCP lease");
+        }
+        return false;
+    }
+    esp_smoltcp_sntp_status_t last = ESP_SMOLTCP_SNTP_ERR_SKIPPED;
     for (size_t i = 0; i < n; i++) {
         attempt_t a = {0};
         if (list[i].dead || list[i].skip_until_us > os_now_us()) {
@@ -328,6 +426,12 @@ static bool sync_round(void)
         record((int)i, gen, &a);
         bool ok = a.status == ESP_SMOLTCP_SNTP_OK && !changed && !stop;
         struct timeval tv = {0};
+        if (a.status != ESP_SMOLTCP_SNTP_ERR_SKIPPED || last == ESP_SMOLTCP_SNTP_ERR_SKIPPED) {
+            last = a.status;
+        }
+        if (!changed && !stop) {
+            sn.round_status = last; /* final when this server answered or was the last one */
+        }
         if (ok) {
             apply((int)i, &a);
             int64_t now = clock_now_locked();
@@ -363,15 +467,27 @@ static void sntp_task(void *arg)
     (void)arg;
     lock();
     uint64_t next = sn.cfg.start ? 0 : UINT64_MAX;
+    uint64_t dhcp_check = 0; /* server_from_dhcp: next look at the lease */
     while (!sn.stopping) {
         uint64_t now = os_now_us();
+        if (sn.cfg.server_from_dhcp && now >= dhcp_check) {
+            unlock();
+            bool changed = dhcp_refresh();
+            lock();
+            dhcp_check = now + DHCP_CHECK_US;
+            if (changed && next != UINT64_MAX) {
+                next = now; /* new servers: sync with them now (not before a first start) */
+            }
+            continue;
+        }
         if (sn.kick) {
             sn.kick = false;
             next = now;
         }
         if (now < next) {
+            uint64_t until = sn.cfg.server_from_dhcp && dhcp_check < next ? dhcp_check : next;
             unlock();
-            os_event_wait(sn.wake, next == UINT64_MAX ? OS_WAIT_FOREVER : next - now);
+            os_event_wait(sn.wake, until == UINT64_MAX ? OS_WAIT_FOREVER : until - now);
             lock();
             continue;
         }
@@ -391,8 +507,8 @@ esp_err_t esp_smoltcp_sntp_init(const esp_smoltcp_sntp_config_t *cfg)
     if (!cfg) {
         return ESP_ERR_INVALID_ARG;
     }
-    if (cfg->server_from_dhcp) {
-        return ESP_ERR_NOT_SUPPORTED; /* DHCP option 42 needs a glue change: src/services/README.md */
+    if (cfg->server_count == 0 && !cfg->server_from_dhcp) {
+        return ESP_ERR_INVALID_ARG;
     }
     if (cfg->poll_interval_ms < ESP_SMOLTCP_SNTP_MIN_POLL_MS || cfg->retry_interval_ms < 1000u ||
         cfg->timeout_ms == 0 || cfg->burst == 0 || cfg->burst > MAX_BURST || cfg->slew_ppm == 0) {
@@ -412,7 +528,8 @@ esp_err_t esp_smoltcp_sntp_init(const esp_smoltcp_sntp_config_t *cfg)
         err = ESP_ERR_INVALID_STATE;
         goto out;
     }
-    err = load_servers(cfg->servers, cfg->server_count);
+    sn.dhcp_count = 0; /* the task reads the lease before its first round */
+    err = set_list_locked(cfg->servers, cfg->server_count);
     if (err != ESP_OK) {
         goto out;
     }
@@ -430,6 +547,7 @@ esp_err_t esp_smoltcp_sntp_init(const esp_smoltcp_sntp_config_t *cfg)
     sn.last_server = -1;
     sn.last_offset_us = 0;
     sn.last_delay_us = 0;
+    sn.round_status = ESP_SMOLTCP_SNTP_NOT_TRIED;
     os_thread_config_t tcfg = {.name = "sntp", .stack_size = cfg->task_stack, .priority = cfg->task_priority,
                                .core = -1};
     err = os_thread_create(&tcfg, sntp_task, NULL, &sn.thread);
@@ -465,6 +583,8 @@ esp_err_t esp_smoltcp_sntp_deinit(void)
     sn.thread = NULL;
     sn.running = false;
     sn.server_count = 0;
+    sn.static_count = 0;
+    sn.dhcp_count = 0;
     sn.servers_gen++;
     unlock();
     return ESP_OK;
@@ -491,7 +611,10 @@ esp_err_t esp_smoltcp_sntp_set_servers(const char *const *servers, size_t count)
         return ESP_ERR_INVALID_STATE;
     }
     lock();
-    esp_err_t err = sn.running && !sn.stopping ? load_servers(servers, count) : ESP_ERR_INVALID_STATE;
+    esp_err_t err = ESP_ERR_INVALID_STATE;
+    if (sn.running && !sn.stopping) {
+        err = count == 0 && !sn.cfg.server_from_dhcp ? ESP_ERR_INVALID_ARG : set_list_locked(servers, count);
+    }
     if (err == ESP_OK) {
         sn.kick = true;
         os_event_set(sn.wake);
@@ -589,6 +712,8 @@ esp_err_t esp_smoltcp_sntp_get_info(esp_smoltcp_sntp_info_t *out)
     lock();
     out->running = sn.running;
     out->synced = sn.synced;
+    out->server_from_dhcp = sn.running && sn.cfg.server_from_dhcp;
+    out->round_status = sn.round_status;
     out->sync_count = sn.sync_count;
     out->last_server = sn.last_server;
     out->last_offset_us = sn.last_offset_us;
@@ -621,6 +746,7 @@ const char *esp_smoltcp_sntp_status_name(esp_smoltcp_sntp_status_t status)
         [ESP_SMOLTCP_SNTP_ERR_UNSYNCHRONISED] = "unsynchronised",
         [ESP_SMOLTCP_SNTP_ERR_ZERO_TRANSMIT] = "zero_transmit",
         [ESP_SMOLTCP_SNTP_ERR_SKIPPED] = "skipped",
+        [ESP_SMOLTCP_SNTP_ERR_NO_SERVER] = "no_server",
     };
     if ((unsigned)status >= sizeof(names) / sizeof(names[0])) {
         return "unknown";
