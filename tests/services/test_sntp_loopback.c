@@ -18,27 +18,8 @@
 #include "esp_smoltcp.h"
 #include "esp_smoltcp_sntp.h"
 #include "esp_smoltcp_sock.h"
+#include "test_netdev.h"
 #include "unit_test.h"
-
-static esp_err_t null_start(esp_smoltcp_netdev_t *d) { (void)d; return ESP_OK; }
-static void null_stop(esp_smoltcp_netdev_t *d) { (void)d; }
-static esp_err_t null_tx(esp_smoltcp_netdev_t *d, const uint8_t *f, size_t n)
-{
-    (void)d;
-    (void)f;
-    (void)n;
-    return ESP_OK;
-}
-static esp_err_t null_mac(esp_smoltcp_netdev_t *d, uint8_t mac[6])
-{
-    (void)d;
-    static const uint8_t m[6] = {0x02, 0, 0, 0x12, 0x34, 0x58};
-    memcpy(mac, m, 6);
-    return ESP_OK;
-}
-static esp_smoltcp_netdev_t null_dev = {
-    .name = "null", .start = null_start, .stop = null_stop, .transmit = null_tx, .get_mac = null_mac, .mtu = 1500,
-};
 
 /* ---- loopback NTP servers ------------------------------------------------------- */
 
@@ -340,7 +321,7 @@ int main(void)
     cfg.ipv4_mode = ESP_SMOLTCP_IPV4_STATIC;
     cfg.static_ip = "198.18.7.2/24";
     CHECK_EQ(esp_smoltcp_init_with_config(&cfg), ESP_OK);
-    CHECK_EQ(esp_smoltcp_attach_netdev(&null_dev), ESP_OK);
+    CHECK_EQ(esp_smoltcp_attach_netdev(test_netdev((uint8_t[6]){0x02, 0, 0, 0x12, 0x34, 0x58}, NULL)), ESP_OK);
     for (int i = 0; i < NSERV; i++) {
         server_h[i] = esp_smoltcp_sock_open(ESP_SMOLTCP_SOCK_UDP, NULL);
         esp_smoltcp_endpoint_t lo = {.family = ESP_SMOLTCP_AF_INET, .port = ports[i], .addr = {127, 0, 0, 1}};

@@ -15,22 +15,10 @@
 
 #include "esp_smoltcp.h"
 #include "esp_smoltcp_host_sockets.h"
+#include "test_netdev.h"
 #include "unit_test.h"
 
 #define ROUNDS 3000
-
-static esp_err_t null_start(esp_smoltcp_netdev_t *d) { (void)d; return ESP_OK; }
-static void null_stop(esp_smoltcp_netdev_t *d) { (void)d; }
-static esp_err_t null_tx(esp_smoltcp_netdev_t *d, const uint8_t *f, size_t n) { (void)d; (void)f; (void)n; return ESP_OK; }
-static esp_err_t null_mac(esp_smoltcp_netdev_t *d, uint8_t mac[6])
-{
-    (void)d;
-    memcpy(mac, (uint8_t[6]){0x02, 0, 0, 0x12, 0x34, 0x58}, 6);
-    return ESP_OK;
-}
-static esp_smoltcp_netdev_t null_dev = {
-    .name = "null", .start = null_start, .stop = null_stop, .transmit = null_tx, .get_mac = null_mac, .mtu = 1500,
-};
 
 static int fd;
 static atomic_int failures;
@@ -73,7 +61,7 @@ int main(void)
     cfg.ipv4_mode = ESP_SMOLTCP_IPV4_STATIC;
     cfg.static_ip = "198.18.5.4/24";
     CHECK_EQ(esp_smoltcp_init_with_config(&cfg), ESP_OK);
-    CHECK_EQ(esp_smoltcp_attach_netdev(&null_dev), ESP_OK);
+    CHECK_EQ(esp_smoltcp_attach_netdev(test_netdev((uint8_t[6]){0x02, 0, 0, 0x12, 0x34, 0x58}, NULL)), ESP_OK);
     fd = socket(AF_INET, SOCK_STREAM, 0);
     CHECK(fd >= 0);
     for (int run = 0; run < 5; run++) {

@@ -18,33 +18,9 @@
 #include "esp_smoltcp_mcast.h"
 #include "esp_smoltcp_sock.h"
 #include "esp_smoltcp_wake.h"
+#include "test_netdev.h"
 #include "unit_test.h"
 
-/* ---- null netdev ------------------------------------------------------------ */
-
-static atomic_int wire_frames;
-
-static esp_err_t null_start(esp_smoltcp_netdev_t *d) { (void)d; return ESP_OK; }
-static void null_stop(esp_smoltcp_netdev_t *d) { (void)d; }
-static esp_err_t null_tx(esp_smoltcp_netdev_t *d, const uint8_t *f, size_t n)
-{
-    (void)d;
-    (void)f;
-    (void)n;
-    atomic_fetch_add(&wire_frames, 1);
-    return ESP_OK;
-}
-static esp_err_t null_mac(esp_smoltcp_netdev_t *d, uint8_t mac[6])
-{
-    (void)d;
-    static const uint8_t m[6] = {0x02, 0, 0, 0x12, 0x34, 0x56};
-    memcpy(mac, m, 6);
-    return ESP_OK;
-}
-
-static esp_smoltcp_netdev_t null_dev = {
-    .name = "null", .start = null_start, .stop = null_stop, .transmit = null_tx, .get_mac = null_mac, .mtu = 1500,
-};
 
 /* ---- helpers ------------------------------------------------------------------ */
 
@@ -362,7 +338,7 @@ static void test_self_connect_over_own_address(void)
     esp_smoltcp_endpoint_t any = {.family = ESP_SMOLTCP_AF_UNSPEC, .port = 5008};
     CHECK_EQ(esp_smoltcp_sock_bind(l, &any, true), 0);
     CHECK_EQ(esp_smoltcp_sock_listen(l, 1), 0);
-    int before = atomic_load(&wire_frames);
+    int before = atomic_load(&test_netdev_tx_frames);
     int c = esp_smoltcp_sock_open(ESP_SMOLTCP_SOCK_TCP, NULL);
     esp_smoltcp_endpoint_t own = ep4(198, 18, 5, 2, 5008);
     CHECK_EQ(esp_smoltcp_sock_connect(c, &own, 2000), 0);
@@ -372,7 +348,7 @@ static void test_self_connect_over_own_address(void)
     CHECK_EQ(esp_smoltcp_sock_send(c, "x", 1, 0, 1000), 1);
     char b;
     CHECK_EQ(esp_smoltcp_sock_recv(s, &b, 1, 0, 1000), 1);
-    CHECK_EQ(atomic_load(&wire_frames), before); /* nothing left the box */
+    CHECK_EQ(atomic_load(&test_netdev_tx_frames), before); /* nothing left the box */
     esp_smoltcp_sock_close(c);
     esp_smoltcp_sock_close(s);
     esp_smoltcp_sock_close(l);
@@ -419,14 +395,14 @@ static void test_mcast_membership_counts(void)
     const uint8_t g[4] = {239, 1, 2, 3};
     const uint8_t unicast[4] = {198, 18, 5, 9};
     const uint8_t g6[16] = {0xff, 0x05, [15] = 0x77};
-    int frames = atomic_load(&wire_frames);
+    int frames = atomic_load(&test_netdev_tx_frames);
     CHECK_EQ(esp_smoltcp_mcast_join(eth, ESP_SMOLTCP_AF_INET, g), ESP_OK);
     CHECK_EQ(esp_smoltcp_mcast_join(eth, ESP_SMOLTCP_AF_INET, g), ESP_OK);
     CHECK_EQ(esp_smoltcp_mcast_users(eth, ESP_SMOLTCP_AF_INET, g), 2u);
-    for (int i = 0; i < 100 && atomic_load(&wire_frames) == frames; i++) {
+    for (int i = 0; i < 100 && atomic_load(&test_netdev_tx_frames) == frames; i++) {
         usleep(10000);
     }
-    CHECK(atomic_load(&wire_frames) > frames); /* the IGMP report */
+    CHECK(atomic_load(&test_netdev_tx_frames) > frames); /* the IGMP report */
     CHECK_EQ(esp_smoltcp_mcast_leave(eth, ESP_SMOLTCP_AF_INET, g), ESP_OK);
     CHECK_EQ(esp_smoltcp_mcast_users(eth, ESP_SMOLTCP_AF_INET, g), 1u);
     CHECK_EQ(esp_smoltcp_mcast_leave(eth, ESP_SMOLTCP_AF_INET, g), ESP_OK);
@@ -542,7 +518,7 @@ int main(void)
     cfg.max_sockets = 24;
     CHECK_EQ(esp_smoltcp_init_with_config(&cfg), ESP_OK);
     CHECK_EQ(esp_smoltcp_init_with_config(&cfg), ESP_ERR_INVALID_STATE);
-    CHECK_EQ(esp_smoltcp_attach_netdev(&null_dev), ESP_OK);
+    CHECK_EQ(esp_smoltcp_attach_netdev(test_netdev((uint8_t[6]){0x02, 0, 0, 0x12, 0x34, 0x56}, NULL)), ESP_OK);
     CHECK_EQ(esp_smoltcp_wait_for_ip(ESP_SMOLTCP_IFACE_ETH, 1000), ESP_OK);
     CHECK_EQ(esp_smoltcp_wait_for_ip((esp_smoltcp_iface_t)7, 1000), ESP_ERR_INVALID_ARG);
     /* No router on this wire: IPv4 (static) is there, a global IPv6 address never comes. */
@@ -579,7 +555,7 @@ int main(void)
     CHECK_EQ(esp_smoltcp_get_stats(ESP_SMOLTCP_IFACE_ETH, &st), ESP_OK);
     CHECK(st.loopback_frames > 100);
     CHECK_EQ(st.loopback_drops, 0);
-    CHECK_EQ(st.tx_frames, (uint64_t)atomic_load(&wire_frames));
+    CHECK_EQ(st.tx_frames, (uint64_t)atomic_load(&test_netdev_tx_frames));
     CHECK_EQ(esp_smoltcp_deinit(), ESP_OK);
     CHECK_EQ(esp_smoltcp_deinit(), ESP_ERR_INVALID_STATE);
     CHECK_EQ(esp_smoltcp_mcast_join(ESP_SMOLTCP_IFACE_ETH, ESP_SMOLTCP_AF_INET, (const uint8_t[4]){239, 1, 1, 1}),

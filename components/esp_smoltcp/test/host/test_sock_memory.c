@@ -15,6 +15,7 @@
 #include "esp_smoltcp.h"
 #include "esp_smoltcp_glue.h"
 #include "esp_smoltcp_sock.h"
+#include "test_netdev.h"
 #include "unit_test.h"
 
 #define RX_BYTES 8192u
@@ -22,19 +23,6 @@
 #define IDLE 16
 #define PAIRS 8
 #define ROUNDS 10
-
-static esp_err_t null_start(esp_smoltcp_netdev_t *d) { (void)d; return ESP_OK; }
-static void null_stop(esp_smoltcp_netdev_t *d) { (void)d; }
-static esp_err_t null_tx(esp_smoltcp_netdev_t *d, const uint8_t *f, size_t n) { (void)d; (void)f; (void)n; return ESP_OK; }
-static esp_err_t null_mac(esp_smoltcp_netdev_t *d, uint8_t mac[6])
-{
-    (void)d;
-    memcpy(mac, (uint8_t[6]){0x02, 0, 0, 0x12, 0x34, 0x57}, 6);
-    return ESP_OK;
-}
-static esp_smoltcp_netdev_t null_dev = {
-    .name = "null", .start = null_start, .stop = null_stop, .transmit = null_tx, .get_mac = null_mac, .mtu = 1500,
-};
 
 static long heap_in_use(void)
 {
@@ -99,7 +87,7 @@ int main(void)
     cfg.tcp_rx_buffer = RX_BYTES;
     cfg.tcp_tx_buffer = TX_BYTES;
     CHECK_EQ(esp_smoltcp_init_with_config(&cfg), ESP_OK);
-    CHECK_EQ(esp_smoltcp_attach_netdev(&null_dev), ESP_OK);
+    CHECK_EQ(esp_smoltcp_attach_netdev(test_netdev((uint8_t[6]){0x02, 0, 0, 0x12, 0x34, 0x57}, NULL)), ESP_OK);
     CHECK_EQ(esp_smoltcp_wait_for_ip(ESP_SMOLTCP_IFACE_ETH, 1000), ESP_OK);
     bool measurable = heap_in_use() > 0;
     settle();
