@@ -462,7 +462,9 @@ void fe_setup(fe_t *fe, uint8_t cfg, bool keep_b)
         fatal("dns query");
     }
     if (cfg & FE_CFG_DHCP) {
-        esg_dhcp_start(fe->a);
+        /* with a kept-reply buffer, as the runtime starts it: fuzzed ACKs reach the option 42 parser */
+        static uint8_t dhcp_rx[1472];
+        esg_dhcp_start(fe->a, dhcp_rx, sizeof(dhcp_rx));
     }
     if (keep_b) {
         fe->b_ids[0] = bl;
