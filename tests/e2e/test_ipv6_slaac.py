@@ -201,11 +201,13 @@ def test_dhcpv6_retransmits_with_doubling_timeout(bed, start_demo):
     times = [float(p.time) for p in pkts]
     assert 0 <= times[0] - t_ra < 1.1, times[0] - t_ra  # INF_MAX_DELAY
     gaps = [b - a for a, b in zip(times, times[1:])]
-    # RFC 8415 §15: RT1 = IRT (1 s) +-10 %, then RT = 2 RTprev +- 0.1 RTprev: the ratio compounds,
-    # so each gap is 1.9..2.1 times the previous one (plus 0.1 s of capture/scheduling jitter)
-    assert 0.9 - 0.1 <= gaps[0] <= 1.1 + 0.1, gaps
+    # RFC 8415 §15: RT1 = IRT (1 s) +-10 %, then RT = 2 RTprev +- 0.1 RTprev: each RT is 1.9..2.1
+    # times the previous one (the exact bounds are unit-tested in test_dhcp6_rt). A gap is RT plus
+    # how late the poll task sent (allowed 0.1 s, e.g. under TSan), and the next RT counts from there.
+    late = 0.1
+    assert 0.9 - 0.05 <= gaps[0] <= 1.1 + late, gaps  # 0.05: capture timestamps
     for prev, gap in zip(gaps, gaps[1:]):
-        assert 1.9 * prev - 0.1 <= gap <= 2.1 * prev + 0.1, gaps
+        assert 1.9 * (prev - late) <= gap <= 2.1 * prev + late, gaps
     elapsed = [p[DHCP6OptElapsedTime].elapsedtime for p in pkts]
     # hundredths of a second since the first request, as the capture saw them (about 0, 100, 300, 700)
     assert elapsed[0] == 0 and elapsed == sorted(elapsed), elapsed

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dhcp6_rt.h"
 #include "esp_log.h"
 #include "ip6_nd.h"
 #include "runtime.h"
@@ -13,8 +14,6 @@ static const char *TAG = "esp_smoltcp";
 #define NEVER UINT64_MAX
 #define SEC 1000000ull
 #define INF_MAX_DELAY_US (1 * SEC) /* RFC 8415 §7.6 */
-#define INF_TIMEOUT_US (1 * SEC)
-#define INF_MAX_RT_US (3600 * SEC)
 #define IRT_DEFAULT_S 86400        /* §21.23 */
 #define IRT_MINIMUM_S 600
 #define MSG_INFORMATION_REQUEST 11
@@ -53,13 +52,6 @@ static void wr16(uint8_t *p, uint16_t v)
 static uint16_t rd16(const uint8_t *p)
 {
     return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-/* RT +/- 10 % (RFC 8415 §15: RAND in [-0.1, 0.1]). */
-static uint64_t jitter(uint64_t t)
-{
-    uint64_t span = t / 5;
-    return span ? t - t / 10 + os_random_u64() % span : t;
 }
 
 static void close_socket(void);
@@ -232,11 +224,7 @@ uint64_t dhcp6_after_poll(uint64_t now)
             c.started = now;
         }
         send_request(now);
-        /* §15: RT = 2 RTprev + RAND x RTprev, from INF_TIMEOUT, capped at INF_MAX_RT; no MRC. */
-        c.rt = c.rt == 0 ? jitter(INF_TIMEOUT_US) : jitter(2 * c.rt);
-        if (c.rt > INF_MAX_RT_US) {
-            c.rt = jitter(INF_MAX_RT_US);
-        }
+        c.rt = dhcp6_next_rt(c.rt, os_random_u64());
         c.next_tx = now + c.rt;
     }
     uint64_t next = c.next_tx < c.refresh_at ? c.next_tx : c.refresh_at;
