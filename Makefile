@@ -138,6 +138,6 @@ rv32-demo: rv32
 
 # Downloads/uploads at 250 and 500 MIPS, then the instruction-count run and its split by function group.
 bench-rv32: rv32
-	$(PYTHON) bench/rv32_bench.py --shift 2 --shift 1 --reps 3 --bytes 20000000 --plugin-bytes 10000000
+	$(PYTHON) bench/rv32_bench.py --shift 2 --shift 1 --reps 3 --bytes 100000000 --plugin-bytes 10000000
 	$(PYTHON) bench/rv32_fncount.py build/rv32/bench/fncount.txt build/rv32/esp_smoltcp_rv32.elf \
 	    --window dl=1:2 --window ul=3:4 --bytes dl=10000000 --bytes ul=10000000 --json build/rv32/bench/split.json

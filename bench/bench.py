@@ -685,6 +685,40 @@ def cycles_section(res: dict) -> str:
     return "\n".join(lines)
 
 
+def rv32_section(bench_dir: str = os.path.join(ROOT, "build", "rv32", "bench")) -> str:
+    """Issue 10's figures beside the host ones: the last `make bench-rv32` on this checkout."""
+    try:
+        res = json.load(open(os.path.join(bench_dir, "results.json")))
+    except (OSError, ValueError):
+        return "_not run on this checkout: `make bench-rv32` (docs/benchmarks-rv32.md has the last figures)_\n"
+    try:
+        split = json.load(open(os.path.join(bench_dir, "split.json")))
+    except (OSError, ValueError):
+        split = {}
+    meta = res.get("meta", {})
+    lines = [f"`make bench-rv32` of {meta.get('date', '?')} (host load {meta.get('load', '?')}): the bare-metal "
+             "rv32imafc image (-Os, Rust opt-level s) under QEMU `-icount`, virtio-net on the same "
+             f"100 Mbit/s bed. Median of {meta.get('reps', '?')} transfers of {meta.get('bytes', 0) // 1_000_000} MB; "
+             "data phase = curl's first to last body byte (as the host download above), client = "
+             "curl's whole transfer incl. connect. What it does not model: docs/benchmarks-rv32.md.", "",
+             "| core | download data phase | download client | upload data phase | upload client | QEMU late |",
+             "|---|---|---|---|---|---|"]
+    for mips in sorted({r["mips"] for r in res.get("runs", [])}):
+        cells = []
+        for d in ("dl", "ul"):
+            runs = [r for r in res["runs"] if r["mips"] == mips and r["dir"] == d and "data_mbps" in r]
+            for key in ("data_mbps", "client_mbps"):
+                cells.append(f"{statistics.median(r[key] for r in runs):.2f}" if runs else "—")
+        late = [r["late"][0] for r in res["runs"] if r["mips"] == mips and r.get("late")]
+        lines.append(f"| {mips} MIPS | " + " | ".join(cells) + f" | {late[-1].split('late by ')[-1] if late else 'no'} |")
+    if split:
+        lines += ["", "RV32 instructions per payload byte (QEMU plugin, "
+                  f"{split['dl']['bytes'] // 1_000_000} MB each way): download (TX) "
+                  f"{split['dl']['per_byte']:.2f}, upload (RX) {split['ul']['per_byte']:.2f}; "
+                  "no lwIP rv32 image can be built here (no lwIP sources), so no ratio."]
+    return "\n".join(lines) + "\n"
+
+
 def write_docs(res: dict, stacks: List[str], rows, png: Optional[str], path: str) -> None:
     notes_path = os.path.join(HERE, "NOTES.md")
     notes = open(notes_path).read() if os.path.exists(notes_path) else ""
@@ -728,6 +762,9 @@ instruction per byte (without it our ≥2 KiB socket-buffer copies cost ~0.9 Ir/
 pbuf-sized ones for the same work). lwIP is Debian's shared library as shipped (its own compiler
 flags; only our netif and the app change with -Os/-O2); Linux is not measurable this way.
 
+## rv32imafc at 250 MIPS (issue 10)
+
+{rv32_section()}
 ## Where the cycles go
 
 {notes}

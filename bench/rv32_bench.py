@@ -18,6 +18,7 @@ import argparse
 import json
 import os
 import re
+import statistics
 import subprocess
 import sys
 import threading
@@ -104,16 +105,23 @@ def pattern(n, period):
     return (bytes(range(period)) * (n // period + 1))[:n]
 
 
+def data_mbps(n, t_first, t_total):
+    """The data phase as curl timed it: from the first byte (dl) or the start of the body (ul) to
+    the end, i.e. without process start, connect and request. The client figure includes those."""
+    span = float(t_total) - float(t_first)
+    return n * 8 / span / 1e6 if span > 0 else 0.0
+
+
 def download(bed, g, ip, n, verify=False):
     """GET /dl/n; with verify the body is kept in the bed workdir and compared byte for byte."""
     mark = len(g.lines)
     dst = os.path.join(bed.workdir, "dl.bin") if verify else "/dev/null"
     t0 = time.monotonic()
-    out = curl(bed, ["-o", dst, "-w", "%{size_download} %{speed_download}", f"http://{ip}/dl/{n}"],
-               timeout=60 + n / 2e6)
+    out = curl(bed, ["-o", dst, "-w", "%{size_download} %{speed_download} %{time_starttransfer} %{time_total}",
+                     f"http://{ip}/dl/{n}"], timeout=60 + n / 2e6)
     wall = time.monotonic() - t0
     m, _ = g.wait_line(r"^dl: (\d+) bytes in (\d+) us = ([\d.]+) Mbit/s", 15, mark)
-    size, speed = out.split()
+    size, speed, t_first, t_total = out.split()
     if int(size) != n:
         raise RuntimeError(f"dl: got {size} of {n} bytes")
     if verify:
@@ -124,7 +132,7 @@ def download(bed, g, ip, n, verify=False):
             bad = sum(a != b for a, b in zip(body, pattern(n, 251)))
             raise RuntimeError(f"dl: {n} bytes arrived but {bad} differ from the pattern")
     return {"dir": "dl", "bytes": n, "guest_us": int(m.group(2)), "guest_mbps": float(m.group(3)),
-            "client_mbps": float(speed) * 8 / 1e6, "wall_s": wall}
+            "client_mbps": float(speed) * 8 / 1e6, "data_mbps": data_mbps(n, t_first, t_total), "wall_s": wall}
 
 
 def upload(bed, g, ip, n, src, verify=False):
@@ -137,16 +145,18 @@ def upload(bed, g, ip, n, src, verify=False):
     mark = len(g.lines)
     t0 = time.monotonic()
     out = curl(bed, ["-X", "POST", "-H", "Content-Type: application/octet-stream",
-                     "-H", "Expect:", "-T", src, f"http://{ip}/ul" + ("?check=1" if verify else "")],
-               timeout=60 + n / 2e6)
+                     "-H", "Expect:", "-T", src, "-w", "\n%{time_pretransfer} %{time_total}",
+                     f"http://{ip}/ul" + ("?check=1" if verify else "")], timeout=60 + n / 2e6)
     wall = time.monotonic() - t0
+    out, _, timing = out.rstrip("\n").rpartition("\n")
+    t_first, t_total = timing.split()
     m, _ = g.wait_line(r"^ul: (\d+) bytes in (\d+) us = ([\d.]+) Mbit/s", 15, mark)
     if verify:
         ans = json.loads(out)
         if ans.get("bytes") != n or ans.get("bad") != 0:
             raise RuntimeError(f"ul: the image reports {ans} for {n} bytes sent")
     return {"dir": "ul", "bytes": n, "guest_us": int(m.group(2)), "guest_mbps": float(m.group(3)),
-            "client_mbps": n * 8 / wall / 1e6, "wall_s": wall}
+            "client_mbps": n * 8 / wall / 1e6, "data_mbps": data_mbps(n, t_first, t_total), "wall_s": wall}
 
 
 def stats(bed, ip):
@@ -252,7 +262,9 @@ def main():
         print(f"rv32: {ELF} not built (scripts/rv32.sh)", file=sys.stderr)
         return 2
     OUT.mkdir(parents=True, exist_ok=True)
-    results = {"runs": [], "host": {"nproc": os.cpu_count()}}
+    results = {"runs": [], "host": {"nproc": os.cpu_count()},
+               "meta": {"date": time.strftime("%Y-%m-%d %H:%M %Z"), "load": round(host_load(), 2),
+                        "reps": args.reps, "bytes": args.bytes}}
     with netbed.Bed(shaped=True) as bed:
         bed.start_dnsmasq()
         src = None
@@ -294,19 +306,29 @@ def main():
                             r = fn()
                         except RuntimeError as e:
                             r = {"dir": "?", "error": str(e).splitlines()[0], "guest_mbps": 0.0, "client_mbps": 0.0,
+                                 "data_mbps": 0.0,
                                  "wall_s": 0.0, "guest_us": 1, "bytes": args.bytes}
                             print("rv32: FAILED: " + r["error"] + "\n  guest: " + " | ".join(g.lines[mark:][-6:]))
                         r.update(shift=shift, mips=1000 >> shift, rep=rep, load1=round(load0, 2),
                                  late=[ln for ln in g.lines[mark:] if "late by" in ln][-1:])
                         results["runs"].append(r)
                         print(f"rv32: {r['mips']} MIPS {r['dir']} rep {rep}: guest {r['guest_mbps']:.2f} Mbit/s, "
-                              f"client {r['client_mbps']:.2f} Mbit/s, wall {r['wall_s']:.2f} s, "
+                              f"client {r['client_mbps']:.2f} Mbit/s (data phase {r['data_mbps']:.2f}), "
+                              f"wall {r['wall_s']:.2f} s, "
                               f"load {load0:.1f} {' '.join(r['late'])}",
                               flush=True)
                 results[f"stats_shift{shift}"] = stats(bed, ip)
                 results[f"exit_shift{shift}"] = quit_guest(bed, g, ip)
             finally:
                 g.stop()
+        for shift in args.shift:
+            for d in ("dl", "ul"):
+                runs = [r for r in results["runs"] if r["shift"] == shift and r["dir"] == d]
+                if runs:
+                    print(f"rv32: {1000 >> shift} MIPS {d} median of {len(runs)}: client "
+                          f"{statistics.median(r['client_mbps'] for r in runs):.2f} Mbit/s, data phase "
+                          f"{statistics.median(r['data_mbps'] for r in runs):.2f} Mbit/s "
+                          f"(ceiling {CEILING_MBPS})")
         if not args.no_plugin:
             run_plugin(args, bed, src, results)
             print(f"rv32: plugin run: dl {results['plugin']['dl']['guest_mbps']:.2f}, ul "

@@ -59,18 +59,24 @@ static bool host_is_little_endian(void)
  * modulo 0xFFFF, so sum + carries is the RFC 1071 sum up to the final fold
  * and byte swap (RFC 1071 section 2(B): byte-order independent). Three
  * instructions per word (load, add, add-carry) instead of a widening add per
- * 32-bit half. memcpy loads let the compiler emit plain unaligned-safe loads.
+ * 32-bit half.
+ *
+ * Alignment: a target without fast misaligned loads (rv32 GCC assumes none)
+ * builds a memcpy load of unknown alignment from four byte loads. Frames put
+ * the TCP/UDP header and payload at 2 mod 4, so an even start first takes
+ * halfwords up to word alignment (pairing is unchanged: the offset from the
+ * start stays even) and the loop then loads aligned words. An odd start keeps
+ * the any-alignment loads.
  */
 typedef uintptr_t sum_word_t;
+#define SUM_BLOCK (4 * sizeof(sum_word_t))
 
-uint16_t inet_sum16(const void *data, size_t len, uint32_t initial)
+/* Native words of p[0, n) (n a multiple of SUM_BLOCK) with their carries; inlined so
+ * that the caller's alignment promise reaches the loads. */
+static inline __attribute__((always_inline)) uint64_t sum_blocks(const uint8_t *p, size_t n)
 {
-    const uint8_t *p = data;
     sum_word_t sum = 0, carries = 0;
-
-    const uint8_t *end = p + (len & ~(4 * sizeof(sum_word_t) - 1));
-    len &= 4 * sizeof(sum_word_t) - 1;
-    for (; p < end; p += 4 * sizeof(sum_word_t)) {
+    for (const uint8_t *end = p + n; p < end; p += SUM_BLOCK) {
         /* separate scalars: an array here makes -Os copy the block to the stack first */
         sum_word_t w0, w1, w2, w3;
         memcpy(&w0, p, sizeof(w0));
@@ -91,6 +97,31 @@ uint16_t inet_sum16(const void *data, size_t len, uint32_t initial)
     for (size_t k = 0; k < sizeof(sum_word_t); k += 4) {
         acc += (uint32_t)((uint64_t)sum >> (8 * k));
     }
+    return acc;
+}
+
+uint16_t inet_sum16(const void *data, size_t len, uint32_t initial)
+{
+    const uint8_t *p = data;
+    uint64_t acc = 0;
+
+    if (((uintptr_t)p & 1) == 0) {
+        while (((uintptr_t)p & (sizeof(sum_word_t) - 1)) != 0 && len >= 2) {
+            uint16_t h;
+            memcpy(&h, p, sizeof(h));
+            acc += h;
+            p += 2;
+            len -= 2;
+        }
+    }
+    size_t blocks = len & ~(SUM_BLOCK - 1);
+    if (((uintptr_t)p & (sizeof(sum_word_t) - 1)) == 0) {
+        acc += sum_blocks(__builtin_assume_aligned(p, sizeof(sum_word_t)), blocks);
+    } else {
+        acc += sum_blocks(p, blocks);
+    }
+    p += blocks;
+    len -= blocks;
     while (len >= 4) {
         uint32_t w;
         memcpy(&w, p, sizeof(w));
