@@ -700,7 +700,10 @@ def rv32_section(bench_dir: str = os.path.join(ROOT, "build", "rv32", "bench")) 
              "rv32imafc image (-Os, Rust opt-level s) under QEMU `-icount`, virtio-net on the same "
              f"100 Mbit/s bed. Median of {meta.get('reps', '?')} transfers of {meta.get('bytes', 0) // 1_000_000} MB; "
              "data phase = curl's first to last body byte (as the host download above), client = "
-             "curl's whole transfer incl. connect. What it does not model: docs/benchmarks-rv32.md.", "",
+             "curl's whole transfer incl. connect. QEMU late = how far the guest's clock had fallen behind "
+             "wall time by the last transfer: the guest then ran below its nominal MIPS (QEMU cannot hold "
+             "500 MIPS here, so that row shows the wire, not the core). What it does not model: "
+             "docs/benchmarks-rv32.md.", "",
              "| core | download data phase | download client | upload data phase | upload client | QEMU late |",
              "|---|---|---|---|---|---|"]
     for mips in sorted({r["mips"] for r in res.get("runs", [])}):
