@@ -715,10 +715,23 @@ def rv32_section(bench_dir: str = os.path.join(ROOT, "build", "rv32", "bench")) 
         late = [r["late"][0] for r in res["runs"] if r["mips"] == mips and r.get("late")]
         lines.append(f"| {mips} MIPS | " + " | ".join(cells) + f" | {late[-1].split('late by ')[-1] if late else 'no'} |")
     if split:
-        lines += ["", "RV32 instructions per payload byte (QEMU plugin, "
-                  f"{split['dl']['bytes'] // 1_000_000} MB each way): download (TX) "
-                  f"{split['dl']['per_byte']:.2f}, upload (RX) {split['ul']['per_byte']:.2f}; "
-                  "no lwIP rv32 image can be built here (no lwIP sources), so no ratio."]
+        groups = [g for g in split["dl"]["groups"] if split["dl"]["groups"][g]["instructions"]
+                  or split["ul"]["groups"][g]["instructions"]]
+        lines += ["", f"RV32 instructions per payload byte and per 1460-byte segment (QEMU plugin, "
+                  f"{split['dl']['bytes'] // 1_000_000} MB each way); no lwIP rv32 image can be built here "
+                  "(no lwIP sources), so no ratio:", "",
+                  "| group | download (TX) /byte | /segment | upload (RX) /byte | /segment |", "|---|---|---|---|---|"]
+        for g in groups + ["total"]:
+            cell = [split[d] if g == "total" else split[d]["groups"][g] for d in ("dl", "ul")]
+            lines.append(f"| {g} | {cell[0]['per_byte']:.2f} | {cell[0]['per_segment']:.0f} | "
+                         f"{cell[1]['per_byte']:.2f} | {cell[1]['per_segment']:.0f} |")
+    st = res.get("stats_shift2")
+    if st:
+        lines += ["", f"RAM at 250 MIPS after the transfers: static {st['static_ram']} B, heap high-water "
+                  f"{st['heap_used']} B (virtio rings, RX pool, TCP buffers, stacks), app thread stack "
+                  f"{st['thread_stack_used']} of {st['thread_stack_size']} B, RX pool high-water "
+                  f"{st['rx_pool_high_water']} of {st['rx_pool_capacity']}, RX pool drops "
+                  f"{st['rx_drop_pool_empty']}, TX failures {st['tx_failures']}."]
     return "\n".join(lines) + "\n"
 
 
