@@ -53,6 +53,9 @@ typedef struct {
     int poll_task_priority;
     size_t poll_task_stack;
     int poll_task_core;         /* -1: no affinity */
+    bool send_poll_inline;      /* a TCP_NODELAY send on an idle connection polls the engine in the sending
+                                   task: one task switch less per request/response; that task then needs
+                                   the poll's stack too (about 3 KiB on rv32) */
 } esp_smoltcp_config_t;
 
 /* Defaults: Kconfig values on ESP-IDF (menuconfig reaches esp_smoltcp_init()), host values otherwise. */
@@ -196,6 +199,7 @@ typedef struct {
     uint64_t tcp_linger_aborts;        /* closed sockets aborted after linger_timeout */
     uint64_t polls;                    /* engine polls */
     uint64_t poll_wakeups;             /* poll task woken before its deadline */
+    uint64_t inline_polls;             /* polls run by a TCP_NODELAY sender (first data on an idle connection) */
 } esp_smoltcp_stats_t;
 
 /** @return ESP_OK; ESP_ERR_INVALID_ARG; ESP_ERR_INVALID_STATE. */

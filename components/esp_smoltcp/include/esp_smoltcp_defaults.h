@@ -41,6 +41,13 @@
 #define ESP_SMOLTCP_DEFAULT_IPV6_DHCP6 true
 #endif
 
+/* ---- latency ------------------------------------------------------------------ */
+#if defined(ESP_PLATFORM) && !defined(CONFIG_ESP_SMOLTCP_SEND_POLL_INLINE)
+#define ESP_SMOLTCP_DEFAULT_SEND_POLL_INLINE false
+#else
+#define ESP_SMOLTCP_DEFAULT_SEND_POLL_INLINE true
+#endif
+
 /* ---- sizes (Kconfig value when set, else the host default) ------------------ */
 #ifdef CONFIG_ESP_SMOLTCP_RX_POOL_FRAMES
 #define ESP_SMOLTCP_DEFAULT_RX_POOL_FRAMES CONFIG_ESP_SMOLTCP_RX_POOL_FRAMES
@@ -137,4 +144,5 @@
         .poll_task_priority = ESP_SMOLTCP_DEFAULT_POLL_TASK_PRIORITY,  \
         .poll_task_stack = ESP_SMOLTCP_DEFAULT_POLL_TASK_STACK,        \
         .poll_task_core = ESP_SMOLTCP_DEFAULT_POLL_TASK_CORE,          \
+        .send_poll_inline = ESP_SMOLTCP_DEFAULT_SEND_POLL_INLINE,      \
     }

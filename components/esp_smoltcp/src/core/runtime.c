@@ -273,33 +273,57 @@ static void poll_dhcp(void)
 
 /* ---- poll task ------------------------------------------------------------- */
 
+/* One engine poll and the hooks that follow it (core lock held); returns the delay until the
+ * next one is due (ESG_POLL_NEVER, or 0 when frames are waiting). */
+static uint64_t poll_once(uint64_t now)
+{
+    uint64_t delay = esg_poll(rt.eng, now);
+    rt.c.polls++;
+    poll_dhcp();
+    uint64_t sock_delay = sock_after_poll(now);
+    if (sock_delay < delay) {
+        delay = sock_delay;
+    }
+    /* IPv6 autoconfiguration timers: each returns a future deadline or NEVER, never a past one. */
+    uint64_t v6_delay = ip6_after_poll(now);
+    if (v6_delay < delay) {
+        delay = v6_delay;
+    }
+    v6_delay = dhcp6_after_poll(now);
+    if (v6_delay < delay) {
+        delay = v6_delay;
+    }
+    frame_queue_stats_t q;
+    frame_queue_get_stats(rt.rx_queue, &q);
+    if (q.depth > 0) {
+        delay = 0; /* frames looped back during this poll: go round again */
+    }
+    return delay;
+}
+
+static uint64_t wake_time(uint64_t now, uint64_t delay)
+{
+    return delay == ESG_POLL_NEVER || delay > UINT64_MAX - now ? UINT64_MAX : now + delay;
+}
+
+void rt_poll_inline(void)
+{
+    uint64_t now = os_now_us();
+    uint64_t delay = poll_once(now);
+    rt.c.inline_polls++;
+    if (wake_time(now, delay) < rt.poll_task_wake_us) {
+        rt_kick();
+    }
+}
+
 static void poll_task(void *arg)
 {
     (void)arg;
     rt_lock();
     while (!rt.stopping) {
         uint64_t now = os_now_us();
-        uint64_t delay = esg_poll(rt.eng, now);
-        rt.c.polls++;
-        poll_dhcp();
-        uint64_t sock_delay = sock_after_poll(now);
-        if (sock_delay < delay) {
-            delay = sock_delay;
-        }
-        /* IPv6 autoconfiguration timers: each returns a future deadline or NEVER, never a past one. */
-        uint64_t v6_delay = ip6_after_poll(now);
-        if (v6_delay < delay) {
-            delay = v6_delay;
-        }
-        v6_delay = dhcp6_after_poll(now);
-        if (v6_delay < delay) {
-            delay = v6_delay;
-        }
-        frame_queue_stats_t q;
-        frame_queue_get_stats(rt.rx_queue, &q);
-        if (q.depth > 0) {
-            delay = 0; /* frames looped back during this poll: go round again */
-        }
+        uint64_t delay = poll_once(now);
+        rt.poll_task_wake_us = wake_time(now, delay);
         rt_unlock();
         /* Wait even when the engine asks to go round at once (delay 0): on a cooperative port that
          * wait is the scheduling point where drivers deliver frames; skipping it let the engine spin
@@ -626,6 +650,7 @@ esp_err_t esp_smoltcp_get_stats(esp_smoltcp_iface_t iface, esp_smoltcp_stats_t *
     out->tcp_linger_aborts = rt.c.tcp_linger_aborts;
     out->polls = rt.c.polls;
     out->poll_wakeups = rt.c.poll_wakeups;
+    out->inline_polls = rt.c.inline_polls;
     rt_unlock();
     return ESP_OK;
 }

@@ -43,6 +43,7 @@ typedef struct {
     bool shut_rd, shut_wr;
     bool peer_fin_seen;
     bool rst_seen;         /* a RST arrived for this connection (tcp_rx_gate.c) */
+    bool nodelay;          /* TCP_NODELAY (a listener's passes to what it accepts) */
     int error;             /* pending error, positive errno */
     uint8_t last_state;    /* ESG_TCP_* seen at the last scan */
     uint64_t linger_deadline_us;
@@ -65,7 +66,7 @@ typedef struct {
     uint64_t dgram_close_drops;        /* datagram sockets closed with datagrams still unsent after the drain wait */
     uint64_t rx_drop_backlog_full;     /* SYNs a full listen backlog could not take (tcp_rx_gate.c) */
     uint64_t tcp_opened, tcp_closed_by_peer, tcp_aborted, tcp_linger_aborts;
-    uint64_t polls, poll_wakeups;
+    uint64_t polls, poll_wakeups, inline_polls;
     uint32_t sockets_open, sockets_high_water;
 } rt_counters_t;
 
@@ -84,6 +85,7 @@ typedef struct {
     os_mutex_t *core_lock;
     os_event_t *poll_event;        /* wakes the poll task; no lock needed */
     os_thread_t *poll_thread;
+    uint64_t poll_task_wake_us;    /* when the waiting poll task wakes on its own (UINT64_MAX: never) */
     esp_smoltcp_netdev_t *dev;     /* not locked: set before the poll task starts */
     uint8_t mac[6];
     frame_pool_t *rx_pool;         /* thread-safe on its own */
@@ -121,6 +123,12 @@ void rt_lock(void);
 void rt_unlock(void);
 /** Ask the poll task to run now (data queued, window opened, close ...). */
 void rt_kick(void);
+/**
+ * Run one engine poll in the calling thread (core lock held), for a send that must
+ * not wait for the poll task to be scheduled; kicks the poll task only when its
+ * timer must now come earlier.
+ */
+void rt_poll_inline(void);
 /** Engine sockets in use changed by delta (+1 / -1); keeps the high-water mark. */
 void rt_count_socket(int delta);
 

@@ -590,6 +590,8 @@ int esp_smoltcp_sock_accept(int h, esp_smoltcp_endpoint_t *peer, uint32_t timeou
             n->tx_len = r->tx_len;
             n->bound = true;
             n->last_state = ESG_TCP_SYN_RECEIVED;
+            n->nodelay = r->nodelay;
+            esg_tcp_set_nodelay(rt.eng, n->eng_id, n->nodelay); /* a refilled backlog slot lacks it */
             esg_tcp_info_t info;
             esg_tcp_get_info(rt.eng, n->eng_id, &info);
             memcpy(&n->local, &info.local, sizeof(n->local));
@@ -721,6 +723,14 @@ ssize_t esp_smoltcp_sock_send(int h, const void *buf, size_t len, int flags, uin
         return esp_smoltcp_sock_sendto(h, buf, len, flags, NULL, timeout_ms);
     }
     uint32_t gen = r->generation;
+    /* TCP_NODELAY and nothing unacknowledged (a request/response turn): this thread polls the
+     * engine so the segment leaves now, not after the poll task is scheduled. Not for Nagle
+     * sockets: a head sent alone would hold the body back until the peer's delayed ACK. */
+    bool send_inline = false;
+    if (r->nodelay && rt.cfg.send_poll_inline) {
+        esg_tcp_info_t info;
+        send_inline = esg_tcp_get_info(rt.eng, r->eng_id, &info) == ESG_OK && info.send_queue == 0;
+    }
     for (;;) {
         if (r->shut_wr) {
             rc = -EPIPE;
@@ -730,7 +740,12 @@ ssize_t esp_smoltcp_sock_send(int h, const void *buf, size_t len, int flags, uin
         int n = esg_tcp_send(rt.eng, r->eng_id, buf ? (const uint8_t *)buf + done : NULL, len - done);
         if (n > 0) {
             done += (size_t)n;
-            rt_kick();
+            if (send_inline) {
+                rt_poll_inline();
+                send_inline = false;
+            } else {
+                rt_kick();
+            }
             if (done == len) {
                 break;
             }
@@ -1443,7 +1458,16 @@ static int set_hop(esg_engine_t *e, int id, uint32_t v)
 
 int esp_smoltcp_sock_set_nodelay(int h, bool nodelay)
 {
-    return tcp_option(h, set_nodelay, nodelay);
+    int rc = tcp_option(h, set_nodelay, nodelay);
+    if (rc == 0) {
+        rt_lock();
+        sock_rec_t *r = rec_of(h);
+        if (r) {
+            r->nodelay = nodelay;
+        }
+        rt_unlock();
+    }
+    return rc;
 }
 
 int esp_smoltcp_sock_set_keepalive(int h, uint32_t interval_ms)

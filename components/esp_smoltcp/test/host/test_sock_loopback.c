@@ -116,6 +116,80 @@ static void test_tcp_transfer_and_eof(void)
     esp_smoltcp_sock_close(l);
 }
 
+static uint64_t inline_polls(void)
+{
+    esp_smoltcp_stats_t st;
+    CHECK_EQ(esp_smoltcp_get_stats(ESP_SMOLTCP_IFACE_ETH, &st), ESP_OK);
+    return st.inline_polls;
+}
+
+/* One byte from `from` reaches `to`; returns how many inline polls the send ran. */
+static uint64_t send_one_counting_inline(int from, int to, uint8_t byte)
+{
+    uint64_t before = inline_polls();
+    CHECK_EQ(esp_smoltcp_sock_send(from, &byte, 1, 0, 2000), 1);
+    uint64_t ran = inline_polls() - before;
+    uint8_t got = 0;
+    CHECK_EQ(esp_smoltcp_sock_recv(to, &got, 1, 0, 2000), 1);
+    CHECK_EQ(got, byte);
+    return ran;
+}
+
+/* TCP_NODELAY on an idle connection: the sender polls the engine itself (send_poll_inline);
+ * Nagle sockets never do; a bulk transfer whose send() calls poll inline whenever the
+ * queue ran dry arrives whole. A listener's TCP_NODELAY passes to what it accepts. */
+static void test_nodelay_send_polls_inline(void)
+{
+    int l, s, c;
+    tcp_pair(5020, &l, &s, &c);
+    CHECK_EQ(send_one_counting_inline(s, c, 0x11), 0); /* Nagle on */
+    CHECK_EQ(esp_smoltcp_sock_set_nodelay(c, true), 0);
+    CHECK_EQ(send_one_counting_inline(c, s, 0x22), 1);
+    usleep(100 * 1000); /* the peer's delayed ACK (10 ms) empties the send queue: idle again */
+    CHECK_EQ(send_one_counting_inline(c, s, 0x33), 1);
+    CHECK_EQ(esp_smoltcp_sock_set_nodelay(c, false), 0);
+    CHECK_EQ(send_one_counting_inline(c, s, 0x44), 0);
+    esp_smoltcp_sock_close(c);
+    esp_smoltcp_sock_close(s);
+    esp_smoltcp_sock_close(l);
+
+    int l2 = esp_smoltcp_sock_open(ESP_SMOLTCP_SOCK_TCP, NULL);
+    esp_smoltcp_endpoint_t local = ep4(127, 0, 0, 1, 5021);
+    CHECK_EQ(esp_smoltcp_sock_bind(l2, &local, true), 0);
+    CHECK_EQ(esp_smoltcp_sock_listen(l2, 1), 0);
+    CHECK_EQ(esp_smoltcp_sock_set_nodelay(l2, true), 0);
+    for (int round = 0; round < 2; round++) { /* the second comes from a refilled backlog slot */
+        int c2 = esp_smoltcp_sock_open(ESP_SMOLTCP_SOCK_TCP, NULL);
+        CHECK_EQ(esp_smoltcp_sock_connect(c2, &local, 2000), 0);
+        int s2 = esp_smoltcp_sock_accept(l2, NULL, 2000);
+        CHECK(s2 >= 0);
+        CHECK_EQ(send_one_counting_inline(s2, c2, (uint8_t)(0x55 + round)), 1);
+        usleep(100 * 1000);
+        sender_t bulk = {.fd = s2, .len = 200000};
+        uint64_t before = inline_polls();
+        pthread_t t;
+        pthread_create(&t, NULL, send_pattern, &bulk); /* 4 KiB sends, then closes s2 */
+        uint8_t buf[8192];
+        size_t got = 0, wrong = 0;
+        ssize_t n;
+        while ((n = esp_smoltcp_sock_recv(c2, buf, sizeof(buf), 0, 2000)) > 0) {
+            for (ssize_t i = 0; i < n; i++) {
+                wrong += buf[i] != (uint8_t)((got + (size_t)i) % 251);
+            }
+            got += (size_t)n;
+        }
+        CHECK_EQ(wrong, 0);
+        pthread_join(t, NULL);
+        /* every 4 KiB send() that found the queue drained polled inline: the data must still be whole */
+        printf("  bulk round %d: %llu of 49 sends polled inline\n", round,
+               (unsigned long long)(inline_polls() - before));
+        CHECK_EQ(n, 0);
+        CHECK_EQ(got, 200000);
+        esp_smoltcp_sock_close(c2);
+    }
+    esp_smoltcp_sock_close(l2);
+}
+
 static void test_recv_timeout_is_eagain(void)
 {
     int l, s, c;
@@ -537,6 +611,7 @@ int main(void)
 
     RUN(test_bad_handles);
     RUN(test_tcp_transfer_and_eof);
+    RUN(test_nodelay_send_polls_inline);
     RUN(test_recv_timeout_is_eagain);
     RUN(test_peek_and_waitall);
     RUN(test_connect_refused_and_nonblocking);
