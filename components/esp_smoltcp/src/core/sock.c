@@ -132,6 +132,28 @@ static int wait_on(int h, uint32_t gen, int dir, uint64_t deadline)
     return 0;
 }
 
+/*
+ * Wait on h's send wakers while still(r) holds, in steps of at most step_us:
+ * the step notices an end that wakes no sender (the last datagram leaving, an
+ * ACK of our FIN alone). Core lock held on entry and exit. Returns 0 once
+ * still(r) is false, -EAGAIN at the deadline, -EBADF if h was closed meanwhile.
+ */
+static int wait_send_in_steps(int h, uint64_t deadline, uint32_t step_us, bool (*still)(const sock_rec_t *r))
+{
+    uint32_t gen = rt.socks[h].generation;
+    while (still(&rt.socks[h])) {
+        uint64_t now = os_now_us();
+        if (now >= deadline) {
+            return -EAGAIN;
+        }
+        uint64_t step = now + step_us;
+        if (wait_on(h, gen, ESG_WAKE_SEND, step < deadline ? step : deadline) == -EBADF) {
+            return -EBADF;
+        }
+    }
+    return 0;
+}
+
 /* The address families a binding covers: bit 0 IPv4, bit 1 IPv6. */
 static unsigned family_mask(const esp_smoltcp_endpoint_t *ep, uint8_t only_family)
 {
@@ -1064,6 +1086,12 @@ static int close_locked(int h, bool abort_now)
     return 0;
 }
 
+static bool dgram_send_pending(const sock_rec_t *r)
+{
+    esg_dgram_info_t d;
+    return dgram_info(r, &d) == ESG_OK && d.send_queue != 0;
+}
+
 /*
  * A datagram socket's queued datagrams still go out when it is closed (Linux
  * hands them to the device at sendto()): wait, bounded, until the engine has
@@ -1072,24 +1100,14 @@ static int close_locked(int h, bool abort_now)
 static void dgram_drain_locked(int h)
 {
     sock_rec_t *r = rec_of(h);
-    esg_dgram_info_t d;
-    if (!r || r->type == ESP_SMOLTCP_SOCK_TCP || dgram_info(r, &d) != ESG_OK || d.send_queue == 0) {
+    if (!r || r->type == ESP_SMOLTCP_SOCK_TCP || !dgram_send_pending(r)) {
         return;
     }
     rt_kick();
-    uint64_t deadline = deadline_of(DGRAM_CLOSE_DRAIN_MS);
-    uint32_t gen = r->generation;
-    while (os_now_us() < deadline) {
-        uint64_t step = os_now_us() + 10000; /* sends wake senders; the step covers the last one */
-        if (wait_on(h, gen, ESG_WAKE_SEND, step < deadline ? step : deadline) == -EBADF) {
-            return; /* closed by another thread meanwhile */
-        }
-        r = &rt.socks[h];
-        if (dgram_info(r, &d) != ESG_OK || d.send_queue == 0) {
-            return;
-        }
+    /* Sends wake senders; the 10 ms step covers the last one. -EBADF: closed by another thread meanwhile. */
+    if (wait_send_in_steps(h, deadline_of(DGRAM_CLOSE_DRAIN_MS), 10000, dgram_send_pending) == -EAGAIN) {
+        rt.c.dgram_close_drops++;
     }
-    rt.c.dgram_close_drops++;
 }
 
 int esp_smoltcp_sock_close(int h)
@@ -1111,6 +1129,12 @@ static bool linger_pending(const esg_tcp_info_t *info)
            info->state == ESG_TCP_FIN_WAIT_1 || info->state == ESG_TCP_CLOSING || info->state == ESG_TCP_LAST_ACK;
 }
 
+static bool linger_sending(const sock_rec_t *r)
+{
+    esg_tcp_info_t info;
+    return tcp_info(r, &info) && linger_pending(&info);
+}
+
 int esp_smoltcp_sock_close_linger(int h, uint32_t timeout_ms)
 {
     if (!rt.attached) {
@@ -1126,16 +1150,10 @@ int esp_smoltcp_sock_close_linger(int h, uint32_t timeout_ms)
             esg_tcp_close(rt.eng, r->eng_id); /* FIN after the queued data */
             rt_kick();
         }
-        uint64_t deadline = deadline_of(timeout_ms);
-        uint32_t gen = r->generation;
-        while (tcp_info(r, &info) && linger_pending(&info) && os_now_us() < deadline) {
-            /* ACKs wake senders; the 20 ms step covers an ACK of the FIN alone */
-            uint64_t step = os_now_us() + 20000;
-            if (wait_on(h, gen, ESG_WAKE_SEND, step < deadline ? step : deadline) == -EBADF) {
-                rt_unlock();
-                return -EBADF; /* closed by another thread meanwhile */
-            }
-            r = &rt.socks[h];
+        /* ACKs wake senders; the 20 ms step covers an ACK of the FIN alone */
+        if (wait_send_in_steps(h, deadline_of(timeout_ms), 20000, linger_sending) == -EBADF) {
+            rt_unlock();
+            return -EBADF; /* closed by another thread meanwhile */
         }
     }
     int rc = close_locked(h, false);
