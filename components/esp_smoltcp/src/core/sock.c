@@ -58,6 +58,18 @@ static sock_rec_t *rec_of(int h)
     return (r->used && !r->orphan) ? r : NULL;
 }
 
+/*
+ * The record behind h for an option of type-t sockets; core lock held.
+ * NULL with *rc = -EBADF (no such socket) or -ENOPROTOOPT (a socket of
+ * another type), else *rc = 0.
+ */
+static sock_rec_t *rec_for_option(int h, esp_smoltcp_sock_type_t t, int *rc)
+{
+    sock_rec_t *r = rec_of(h);
+    *rc = !r ? -EBADF : r->type != t ? -ENOPROTOOPT : 0;
+    return *rc == 0 ? r : NULL;
+}
+
 static uint64_t deadline_of(uint32_t timeout_ms)
 {
     return timeout_ms == ESP_SMOLTCP_WAIT_FOREVER ? UINT64_MAX : os_now_us() + (uint64_t)timeout_ms * 1000;
@@ -1429,13 +1441,10 @@ int esp_smoltcp_sock_pending(int h)
 
 static int tcp_option(int h, int (*set)(esg_engine_t *, int, uint32_t), uint32_t value)
 {
+    int rc;
     rt_lock();
-    sock_rec_t *r = rec_of(h);
-    int rc = -EBADF;
-    if (r && r->type != ESP_SMOLTCP_SOCK_TCP) {
-        rc = -ENOPROTOOPT;
-    } else if (r) {
-        rc = 0;
+    sock_rec_t *r = rec_for_option(h, ESP_SMOLTCP_SOCK_TCP, &rc);
+    if (r) {
         if (r->eng_id >= 0) {
             set(rt.eng, r->eng_id, value);
         }
@@ -1495,10 +1504,10 @@ int esp_smoltcp_sock_set_multicast(int h, uint8_t family, uint8_t hops, bool loo
     if (family != ESP_SMOLTCP_AF_INET && family != ESP_SMOLTCP_AF_INET6) {
         return -EINVAL;
     }
+    int rc;
     rt_lock();
-    sock_rec_t *r = rec_of(h);
-    int rc = !r ? -EBADF : r->type != ESP_SMOLTCP_SOCK_UDP ? -ENOPROTOOPT : 0;
-    if (rc == 0) {
+    sock_rec_t *r = rec_for_option(h, ESP_SMOLTCP_SOCK_UDP, &rc);
+    if (r) {
         int k = family == ESP_SMOLTCP_AF_INET6;
         r->mcast_hops[k] = hops;
         r->mcast_no_loop[k] = !loop;
@@ -1617,10 +1626,10 @@ int esp_smoltcp_sock_get_buffers(int h, esp_smoltcp_sock_buffers_t *out)
 
 int esp_smoltcp_sock_set_user_timeout(int h, uint32_t timeout_ms)
 {
+    int rc;
     rt_lock();
-    sock_rec_t *r = rec_of(h);
-    int rc = !r ? -EBADF : r->type != ESP_SMOLTCP_SOCK_TCP ? -ENOPROTOOPT : 0;
-    if (rc == 0) {
+    sock_rec_t *r = rec_for_option(h, ESP_SMOLTCP_SOCK_TCP, &rc);
+    if (r) {
         r->user_timeout_ms = timeout_ms;
         if (r->eng_id >= 0 && (r->connecting || r->established_once)) {
             esg_tcp_set_timeout(rt.eng, r->eng_id, r->established_once ? established_timeout_of(r) : connect_timeout_of(r));
@@ -1632,10 +1641,10 @@ int esp_smoltcp_sock_set_user_timeout(int h, uint32_t timeout_ms)
 
 int esp_smoltcp_sock_set_keepalive_abort(int h, uint32_t silence_ms)
 {
+    int rc;
     rt_lock();
-    sock_rec_t *r = rec_of(h);
-    int rc = !r ? -EBADF : r->type != ESP_SMOLTCP_SOCK_TCP ? -ENOPROTOOPT : 0;
-    if (rc == 0) {
+    sock_rec_t *r = rec_for_option(h, ESP_SMOLTCP_SOCK_TCP, &rc);
+    if (r) {
         r->keepalive_abort_ms = silence_ms;
         if (r->eng_id >= 0 && r->established_once) {
             esg_tcp_set_timeout(rt.eng, r->eng_id, established_timeout_of(r));
