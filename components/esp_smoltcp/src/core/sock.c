@@ -228,7 +228,24 @@ static int alloc_record(void)
             return i;
         }
     }
+    rt.c.socket_alloc_failures++;
     return -ENFILE;
+}
+
+/*
+ * Datagram rings (UDP, ICMP, raw) for r: the sizes in bufs or the configured
+ * ones, each with room for the configured packet count. false when memory ran
+ * out; what was allocated stays in r for the caller to free.
+ */
+static bool alloc_dgram_rings(sock_rec_t *r, const esp_smoltcp_sock_buffers_t *bufs)
+{
+    uint32_t rxb = bufs && bufs->rx_bytes ? bufs->rx_bytes : rt.cfg.udp_rx_buffer;
+    uint32_t txb = bufs && bufs->tx_bytes ? bufs->tx_bytes : rt.cfg.udp_tx_buffer;
+    r->rx_len = esg_dgram_buffer_mem_size(rt.cfg.udp_rx_packets, rxb);
+    r->tx_len = esg_dgram_buffer_mem_size(rt.cfg.udp_tx_packets, txb);
+    r->rx_mem = malloc(r->rx_len);
+    r->tx_mem = malloc(r->tx_len);
+    return r->rx_mem && r->tx_mem;
 }
 
 /* Engine TCP socket with fresh buffers. Returns the engine id or -errno. */
@@ -361,7 +378,6 @@ int esp_smoltcp_sock_open(esp_smoltcp_sock_type_t type, const esp_smoltcp_sock_b
     rt_lock();
     int h = alloc_record();
     if (h < 0) {
-        rt.c.socket_alloc_failures++;
         rt_unlock();
         return h;
     }
@@ -374,14 +390,8 @@ int esp_smoltcp_sock_open(esp_smoltcp_sock_type_t type, const esp_smoltcp_sock_b
         r->tx_len = bufs && bufs->tx_bytes ? bufs->tx_bytes : rt.cfg.tcp_tx_buffer;
         id = open_engine_tcp(r->rx_len, r->tx_len, &r->rx_mem, &r->tx_mem);
     } else {
-        uint32_t rxb = bufs && bufs->rx_bytes ? bufs->rx_bytes : rt.cfg.udp_rx_buffer;
-        uint32_t txb = bufs && bufs->tx_bytes ? bufs->tx_bytes : rt.cfg.udp_tx_buffer;
-        r->rx_len = esg_dgram_buffer_mem_size(rt.cfg.udp_rx_packets, rxb);
-        r->tx_len = esg_dgram_buffer_mem_size(rt.cfg.udp_tx_packets, txb);
-        r->rx_mem = malloc(r->rx_len);
-        r->tx_mem = malloc(r->tx_len);
         id = -ENOMEM;
-        if (r->rx_mem && r->tx_mem) {
+        if (alloc_dgram_rings(r, bufs)) {
             id = (type == ESP_SMOLTCP_SOCK_UDP ? esg_udp_open : esg_icmp_open)(
                 rt.eng, r->rx_mem, r->rx_len, rt.cfg.udp_rx_packets, r->tx_mem, r->tx_len, rt.cfg.udp_tx_packets);
             id = id >= 0 ? id : sock_errno_from_glue(id);
@@ -611,7 +621,6 @@ int esp_smoltcp_sock_accept(int h, esp_smoltcp_endpoint_t *peer, uint32_t timeou
         if (ready >= 0) {
             int nh = alloc_record();
             if (nh < 0) {
-                rt.c.socket_alloc_failures++;
                 rc = -ENFILE; /* the connection stays queued, as on Linux */
                 goto out;
             }
@@ -1544,21 +1553,14 @@ int esp_smoltcp_sock_open_raw(uint8_t family, uint8_t protocol, const esp_smoltc
     rt_lock();
     int h = alloc_record();
     if (h < 0) {
-        rt.c.socket_alloc_failures++;
         rt_unlock();
         return h;
     }
     sock_rec_t *r = &rt.socks[h];
     r->type = ESP_SMOLTCP_SOCK_RAW;
     r->bound = true; /* no ports: nothing to bind */
-    uint32_t rxb = bufs && bufs->rx_bytes ? bufs->rx_bytes : rt.cfg.udp_rx_buffer;
-    uint32_t txb = bufs && bufs->tx_bytes ? bufs->tx_bytes : rt.cfg.udp_tx_buffer;
-    r->rx_len = esg_dgram_buffer_mem_size(rt.cfg.udp_rx_packets, rxb);
-    r->tx_len = esg_dgram_buffer_mem_size(rt.cfg.udp_tx_packets, txb);
-    r->rx_mem = malloc(r->rx_len);
-    r->tx_mem = malloc(r->tx_len);
     int id = -ENOMEM;
-    if (r->rx_mem && r->tx_mem) {
+    if (alloc_dgram_rings(r, bufs)) {
         id = esg_raw_open(rt.eng, family, protocol, r->rx_mem, r->rx_len, rt.cfg.udp_rx_packets, r->tx_mem, r->tx_len,
                           rt.cfg.udp_tx_packets);
         id = id >= 0 ? id : sock_errno_from_glue(id);
