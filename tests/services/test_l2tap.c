@@ -18,37 +18,23 @@
 
 #include "esp_smoltcp.h"
 #include "esp_smoltcp_l2tap.h"
+#include "test_netdev.h"
 #include "unit_test.h"
 
-/* ---- null netdev that remembers the last frame -------------------------------- */
+/* ---- the test netdev (counts frames sent), remembering the last frame ---------- */
 
-static atomic_int wire_frames;
 static uint8_t last_tx[1600];
 static size_t last_tx_len;
 static pthread_mutex_t tx_mu = PTHREAD_MUTEX_INITIALIZER;
 
-static esp_err_t null_start(esp_smoltcp_netdev_t *d) { (void)d; return ESP_OK; }
-static void null_stop(esp_smoltcp_netdev_t *d) { (void)d; }
-static esp_err_t null_tx(esp_smoltcp_netdev_t *d, const uint8_t *f, size_t n)
+static void remember_tx(const uint8_t *f, size_t n)
 {
-    (void)d;
     pthread_mutex_lock(&tx_mu);
     memcpy(last_tx, f, n < sizeof(last_tx) ? n : sizeof(last_tx));
     last_tx_len = n;
     pthread_mutex_unlock(&tx_mu);
-    atomic_fetch_add(&wire_frames, 1);
-    return ESP_OK;
 }
 static const uint8_t dev_mac[6] = {0x02, 0, 0, 0x12, 0x34, 0x57};
-static esp_err_t null_mac(esp_smoltcp_netdev_t *d, uint8_t mac[6])
-{
-    (void)d;
-    memcpy(mac, dev_mac, 6);
-    return ESP_OK;
-}
-static esp_smoltcp_netdev_t null_dev = {
-    .name = "null", .start = null_start, .stop = null_stop, .transmit = null_tx, .get_mac = null_mac, .mtu = 1500,
-};
 
 /* ---- helpers ------------------------------------------------------------------ */
 
@@ -372,11 +358,11 @@ static void test_send(void)
     uint8_t f[200];
     make_frame(f, 0x88B5, 200, 77);
     memcpy(f + 6, mac, 6);
-    int before = atomic_load(&wire_frames);
+    int before = atomic_load(&test_netdev_tx_frames);
     esp_smoltcp_l2tap_ts_t ts = {0};
     uint64_t t0 = mono_us();
     CHECK_EQ(esp_smoltcp_l2tap_send(h, f, 200, &ts), 200);
-    CHECK_EQ(atomic_load(&wire_frames) - before, 1);
+    CHECK_EQ(atomic_load(&test_netdev_tx_frames) - before, 1);
     CHECK_EQ(last_tx_len, 200);
     CHECK_MEM(last_tx, f, 200);
     CHECK_EQ(ts.source, ESP_SMOLTCP_TS_SOFTWARE);
@@ -443,14 +429,14 @@ static void test_hw_timestamp_hooks(void)
     CHECK_EQ(esp_smoltcp_l2tap_recv(h, buf, sizeof(buf), &info, 0), 90);
     CHECK_EQ(info.ts.source, ESP_SMOLTCP_TS_SOFTWARE); /* no hardware stamp: software fallback */
     esp_smoltcp_l2tap_ts_t ts, now;
-    int wire0 = atomic_load(&wire_frames);
+    int wire0 = atomic_load(&test_netdev_tx_frames);
     CHECK_EQ(esp_smoltcp_l2tap_send(h, buf, 90, &ts), 90); /* stamp wanted: the hook transmits */
     CHECK_EQ(atomic_load(&hw_tx_calls), 1);
-    CHECK_EQ(atomic_load(&wire_frames), wire0);
+    CHECK_EQ(atomic_load(&test_netdev_tx_frames), wire0);
     CHECK(ts.ns == 4242 && ts.source == ESP_SMOLTCP_TS_HARDWARE);
     CHECK_EQ(esp_smoltcp_l2tap_send(h, buf, 90, NULL), 90); /* no stamp wanted: plain transmit */
     CHECK_EQ(atomic_load(&hw_tx_calls), 1);
-    CHECK_EQ(atomic_load(&wire_frames), wire0 + 1);
+    CHECK_EQ(atomic_load(&test_netdev_tx_frames), wire0 + 1);
     CHECK_EQ(esp_smoltcp_l2tap_clock_now(ESP_SMOLTCP_IFACE_ETH, &now), ESP_OK);
     CHECK(now.ns == 5555 && now.source == ESP_SMOLTCP_TS_HARDWARE);
     CHECK_EQ(esp_smoltcp_l2tap_set_ts_hooks(ESP_SMOLTCP_IFACE_ETH, NULL), ESP_OK);
@@ -520,7 +506,7 @@ int main(void)
     cfg.ipv4_mode = ESP_SMOLTCP_IPV4_STATIC;
     cfg.static_ip = "198.18.6.2/24";
     CHECK_EQ(esp_smoltcp_init_with_config(&cfg), ESP_OK);
-    CHECK_EQ(esp_smoltcp_attach_netdev(&null_dev), ESP_OK);
+    CHECK_EQ(esp_smoltcp_attach_netdev(test_netdev(dev_mac, remember_tx)), ESP_OK);
 
     RUN(test_open_validation);
     RUN(test_filter_order_contents);

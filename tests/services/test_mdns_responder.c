@@ -20,6 +20,7 @@
 #include "esp_smoltcp_dns.h"
 #include "esp_smoltcp_mdns.h"
 #include "mdns_proto.h"
+#include "test_netdev.h"
 #include "unit_test.h"
 
 #define MAX_FRAMES 2048
@@ -42,11 +43,9 @@ static uint64_t now_us(void)
     return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-static esp_err_t cap_start(esp_smoltcp_netdev_t *d) { (void)d; return ESP_OK; }
-static void cap_stop(esp_smoltcp_netdev_t *d) { (void)d; }
-static esp_err_t cap_tx(esp_smoltcp_netdev_t *d, const uint8_t *f, size_t n)
+/* Observer of the test netdev: records every frame the stack transmits, with its time. */
+static void capture_tx(const uint8_t *f, size_t n)
 {
-    (void)d;
     pthread_mutex_lock(&fl);
     if (nframes < MAX_FRAMES && n <= FRAME_MAX) {
         frames[nframes].t_us = now_us();
@@ -55,18 +54,8 @@ static esp_err_t cap_tx(esp_smoltcp_netdev_t *d, const uint8_t *f, size_t n)
         nframes++;
     }
     pthread_mutex_unlock(&fl);
-    return ESP_OK;
 }
 static const uint8_t MAC[6] = {0x02, 0, 0, 0x12, 0x34, 0x77};
-static esp_err_t cap_mac(esp_smoltcp_netdev_t *d, uint8_t mac[6])
-{
-    (void)d;
-    memcpy(mac, MAC, 6);
-    return ESP_OK;
-}
-static esp_smoltcp_netdev_t cap_dev = {
-    .name = "cap", .start = cap_start, .stop = cap_stop, .transmit = cap_tx, .get_mac = cap_mac, .mtu = 1500,
-};
 
 static size_t mark(void)
 {
@@ -623,7 +612,7 @@ int main(void)
     cfg.ipv4_mode = ESP_SMOLTCP_IPV4_STATIC;
     cfg.static_ip = "198.18.7.2/24";
     CHECK_EQ(esp_smoltcp_init_with_config(&cfg), ESP_OK);
-    CHECK_EQ(esp_smoltcp_attach_netdev(&cap_dev), ESP_OK);
+    CHECK_EQ(esp_smoltcp_attach_netdev(test_netdev(MAC, capture_tx)), ESP_OK);
 
     RUN(test_bad_arguments);
     RUN(test_probe_and_announce);

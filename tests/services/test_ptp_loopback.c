@@ -17,6 +17,7 @@
 #include "esp_smoltcp_netdev.h"
 #include "esp_smoltcp_ptp.h"
 #include "ptp_msg.h"
+#include "test_netdev.h"
 #include "unit_test.h"
 
 #define NS 1000000000LL
@@ -41,19 +42,17 @@ static int64_t dreq_t4;
 static uint8_t dreq_frame[64];
 static atomic_int dreq_count, bad_frames;
 
-static esp_err_t null_start(esp_smoltcp_netdev_t *d) { (void)d; return ESP_OK; }
-static void null_stop(esp_smoltcp_netdev_t *d) { (void)d; }
-static esp_err_t null_tx(esp_smoltcp_netdev_t *d, const uint8_t *f, size_t n)
+/* Observer of the test netdev: every frame the stack transmits. */
+static void see_tx(const uint8_t *f, size_t n)
 {
-    (void)d;
     int64_t t4 = realtime_ns(); /* the master's receive time: no wire delay here */
     if (n < 14 || f[12] != 0x88 || f[13] != 0xF7) {
-        return ESP_OK; /* the engine's own frames (none expected on a static address) */
+        return; /* the engine's own frames (none expected on a static address) */
     }
     ptp_msg_t m;
     if (ptp_parse(f + 14, n - 14, &m) != PTP_PARSE_OK || m.hdr.type != PTP_MSG_DELAY_REQ) {
         atomic_fetch_add(&bad_frames, 1);
-        return ESP_OK;
+        return;
     }
     pthread_mutex_lock(&mu);
     dreq = m;
@@ -62,17 +61,7 @@ static esp_err_t null_tx(esp_smoltcp_netdev_t *d, const uint8_t *f, size_t n)
     memcpy(dreq_frame, f, n < sizeof(dreq_frame) ? n : sizeof(dreq_frame));
     pthread_mutex_unlock(&mu);
     atomic_fetch_add(&dreq_count, 1);
-    return ESP_OK;
 }
-static esp_err_t null_mac(esp_smoltcp_netdev_t *d, uint8_t mac[6])
-{
-    (void)d;
-    memcpy(mac, dev_mac, 6);
-    return ESP_OK;
-}
-static esp_smoltcp_netdev_t null_dev = {
-    .name = "null", .start = null_start, .stop = null_stop, .transmit = null_tx, .get_mac = null_mac, .mtu = 1500,
-};
 
 /* ---- the master ------------------------------------------------------------------ */
 
@@ -253,7 +242,7 @@ int main(void)
     cfg.ipv4_mode = ESP_SMOLTCP_IPV4_STATIC;
     cfg.static_ip = "198.18.7.2/24";
     CHECK_EQ(esp_smoltcp_init_with_config(&cfg), ESP_OK);
-    CHECK_EQ(esp_smoltcp_attach_netdev(&null_dev), ESP_OK);
+    CHECK_EQ(esp_smoltcp_attach_netdev(test_netdev(dev_mac, see_tx)), ESP_OK);
     pthread_t m;
     pthread_create(&m, NULL, master, NULL);
     RUN(test_lock_loss_and_restart);

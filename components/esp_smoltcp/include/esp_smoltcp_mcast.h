@@ -10,6 +10,7 @@
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "esp_err.h"
@@ -43,6 +44,16 @@ esp_err_t esp_smoltcp_mcast_leave(esp_smoltcp_iface_t iface, uint8_t family, con
 
 /** Number of users of group (0: not a member). */
 unsigned esp_smoltcp_mcast_users(esp_smoltcp_iface_t iface, uint8_t family, const uint8_t *group);
+
+/**
+ * Whether addr (network order) is a multicast address: 224.0.0.0/4 for
+ * ESP_SMOLTCP_AF_INET (RFC 1112 §4), ff00::/8 for ESP_SMOLTCP_AF_INET6
+ * (RFC 4291 §2.7). Reads the first byte only, so a frame's header field will do.
+ *
+ * @return true for a multicast address of family; false otherwise, and for
+ *         NULL or a family other than the two.
+ */
+bool esp_smoltcp_mcast_is_multicast(uint8_t family, const uint8_t *addr);
 
 #ifdef __cplusplus
 }

@@ -259,6 +259,19 @@ static int iov_total(const struct iovec *iov, size_t cnt, size_t *total)
     return 0;
 }
 
+/* What sendmsg and recvmsg check first: fd's socket into s, the bytes msg's iovec holds into total. */
+static int msg_socket(int fd, const struct msghdr *msg, compat_fd_t *s, size_t *total)
+{
+    int rc = fd_get(fd, s);
+    if (rc == 0 && !msg) {
+        rc = -EFAULT;
+    }
+    if (rc == 0) {
+        rc = iov_total(msg->msg_iov, (size_t)msg->msg_iovlen, total);
+    }
+    return rc;
+}
+
 static void scatter(const struct iovec *iov, size_t cnt, const uint8_t *src, size_t n)
 {
     for (size_t i = 0; i < cnt && n; i++) {
@@ -339,14 +352,8 @@ static ssize_t recvv_stream(const compat_fd_t *s, const struct iovec *iov, size_
 ssize_t compat_sendmsg(int fd, const struct msghdr *msg, int flags)
 {
     compat_fd_t s;
-    int rc = fd_get(fd, &s);
     size_t total = 0;
-    if (rc == 0 && !msg) {
-        rc = -EFAULT;
-    }
-    if (rc == 0) {
-        rc = iov_total(msg->msg_iov, (size_t)msg->msg_iovlen, &total);
-    }
+    int rc = msg_socket(fd, msg, &s, &total);
     if (rc < 0) {
         return compat_fail(rc);
     }
@@ -370,14 +377,8 @@ ssize_t compat_sendmsg(int fd, const struct msghdr *msg, int flags)
 ssize_t compat_recvmsg(int fd, struct msghdr *msg, int flags)
 {
     compat_fd_t s;
-    int rc = fd_get(fd, &s);
     size_t total = 0;
-    if (rc == 0 && !msg) {
-        rc = -EFAULT;
-    }
-    if (rc == 0) {
-        rc = iov_total(msg->msg_iov, (size_t)msg->msg_iovlen, &total);
-    }
+    int rc = msg_socket(fd, msg, &s, &total);
     if (rc < 0) {
         return compat_fail(rc);
     }

@@ -99,11 +99,6 @@ static int put_int(void *val, socklen_t *len, int v)
     return put(val, len, &v, sizeof(v));
 }
 
-static bool is_multicast(int family, const uint8_t *a)
-{
-    return family == ESP_SMOLTCP_AF_INET ? (a[0] & 0xf0) == 0xe0 : a[0] == 0xff;
-}
-
 /* ---- native side --------------------------------------------------------------------- */
 
 /* Keep-alive as Linux: first probe after TCP_KEEPIDLE of idle time, the
@@ -197,7 +192,7 @@ static int membership(compat_fd_t *s, int family, const uint8_t *group, uint32_t
     if (s->type == SOCK_STREAM) {
         return -EPROTO; /* Linux: not on a connection-oriented socket */
     }
-    if (!is_multicast(family, group)) {
+    if (!esp_smoltcp_mcast_is_multicast((uint8_t)family, group)) {
         return -EINVAL;
     }
     size_t alen = family == ESP_SMOLTCP_AF_INET ? 4 : 16;

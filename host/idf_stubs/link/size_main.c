@@ -160,6 +160,7 @@ int main(void)
     USE(esp_smoltcp_mcast_join(ESP_SMOLTCP_IFACE_ETH, AF_INET, mac));
     USE(esp_smoltcp_mcast_users(ESP_SMOLTCP_IFACE_ETH, AF_INET, mac));
     USE(esp_smoltcp_mcast_leave(ESP_SMOLTCP_IFACE_ETH, AF_INET, mac));
+    USE(esp_smoltcp_mcast_is_multicast(AF_INET, mac));
     USE(esp_smoltcp_set_ip4_callback((esp_smoltcp_ip4_cb_t)(uintptr_t)sink, 0));
     size_t rxsz = 0;
     uint8_t *rxb = esp_smoltcp_rx_buffer_alloc(&rxsz);

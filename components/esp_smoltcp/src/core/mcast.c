@@ -15,9 +15,12 @@ static size_t addr_len(uint8_t family)
     return family == ESP_SMOLTCP_AF_INET ? 4 : family == ESP_SMOLTCP_AF_INET6 ? 16 : 0;
 }
 
-static bool is_multicast(uint8_t family, const uint8_t *a)
+bool esp_smoltcp_mcast_is_multicast(uint8_t family, const uint8_t *addr)
 {
-    return family == ESP_SMOLTCP_AF_INET ? (a[0] & 0xf0) == 0xe0 : a[0] == 0xff;
+    if (!addr) {
+        return false;
+    }
+    return family == ESP_SMOLTCP_AF_INET ? (addr[0] & 0xf0) == 0xe0 : family == ESP_SMOLTCP_AF_INET6 && addr[0] == 0xff;
 }
 
 /* Entry of group, or NULL; under the lock. */
@@ -34,7 +37,7 @@ static rt_mcast_group_t *find(uint8_t family, const uint8_t *group)
 
 static esp_err_t check_args(esp_smoltcp_iface_t iface, uint8_t family, const uint8_t *group)
 {
-    if (iface != ESP_SMOLTCP_IFACE_ETH || !group || !addr_len(family) || !is_multicast(family, group)) {
+    if (iface != ESP_SMOLTCP_IFACE_ETH || !esp_smoltcp_mcast_is_multicast(family, group)) {
         return ESP_ERR_INVALID_ARG;
     }
     return rt.initialised ? ESP_OK : ESP_ERR_INVALID_STATE;

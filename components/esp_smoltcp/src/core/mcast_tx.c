@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "esp_smoltcp_mcast.h"
 #include "frame_check.h"
 #include "runtime.h"
 
@@ -18,12 +19,14 @@ bool mcast_tx_prepare(uint8_t *frame, size_t len)
     uint8_t *ip = frame + ETH_HLEN;
     uint8_t family, *hop_field, *group;
     size_t udp;
-    if (ethertype == 0x0800 && (ip[16] & 0xf0) == 0xe0 && ip[9] == IPPROTO_UDP_NUM) {
+    if (ethertype == 0x0800 && esp_smoltcp_mcast_is_multicast(ESP_SMOLTCP_AF_INET, ip + 16) &&
+        ip[9] == IPPROTO_UDP_NUM) {
         family = ESP_SMOLTCP_AF_INET;
         hop_field = ip + 8;
         group = ip + 16;
         udp = ETH_HLEN + (size_t)(ip[0] & 0x0f) * 4;
-    } else if (ethertype == 0x86dd && len >= ETH_HLEN + 40 && ip[24] == 0xff && ip[6] == IPPROTO_UDP_NUM) {
+    } else if (ethertype == 0x86dd && len >= ETH_HLEN + 40 &&
+               esp_smoltcp_mcast_is_multicast(ESP_SMOLTCP_AF_INET6, ip + 24) && ip[6] == IPPROTO_UDP_NUM) {
         family = ESP_SMOLTCP_AF_INET6;
         hop_field = ip + 7;
         group = ip + 24;

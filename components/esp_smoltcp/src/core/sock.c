@@ -58,6 +58,18 @@ static sock_rec_t *rec_of(int h)
     return (r->used && !r->orphan) ? r : NULL;
 }
 
+/*
+ * The record behind h for an option of type-t sockets; core lock held.
+ * NULL with *rc = -EBADF (no such socket) or -ENOPROTOOPT (a socket of
+ * another type), else *rc = 0.
+ */
+static sock_rec_t *rec_for_option(int h, esp_smoltcp_sock_type_t t, int *rc)
+{
+    sock_rec_t *r = rec_of(h);
+    *rc = !r ? -EBADF : r->type != t ? -ENOPROTOOPT : 0;
+    return *rc == 0 ? r : NULL;
+}
+
 static uint64_t deadline_of(uint32_t timeout_ms)
 {
     return timeout_ms == ESP_SMOLTCP_WAIT_FOREVER ? UINT64_MAX : os_now_us() + (uint64_t)timeout_ms * 1000;
@@ -132,6 +144,28 @@ static int wait_on(int h, uint32_t gen, int dir, uint64_t deadline)
     return 0;
 }
 
+/*
+ * Wait on h's send wakers while still(r) holds, in steps of at most step_us:
+ * the step notices an end that wakes no sender (the last datagram leaving, an
+ * ACK of our FIN alone). Core lock held on entry and exit. Returns 0 once
+ * still(r) is false, -EAGAIN at the deadline, -EBADF if h was closed meanwhile.
+ */
+static int wait_send_in_steps(int h, uint64_t deadline, uint32_t step_us, bool (*still)(const sock_rec_t *r))
+{
+    uint32_t gen = rt.socks[h].generation;
+    while (still(&rt.socks[h])) {
+        uint64_t now = os_now_us();
+        if (now >= deadline) {
+            return -EAGAIN;
+        }
+        uint64_t step = now + step_us;
+        if (wait_on(h, gen, ESG_WAKE_SEND, step < deadline ? step : deadline) == -EBADF) {
+            return -EBADF;
+        }
+    }
+    return 0;
+}
+
 /* The address families a binding covers: bit 0 IPv4, bit 1 IPv6. */
 static unsigned family_mask(const esp_smoltcp_endpoint_t *ep, uint8_t only_family)
 {
@@ -194,7 +228,24 @@ static int alloc_record(void)
             return i;
         }
     }
+    rt.c.socket_alloc_failures++;
     return -ENFILE;
+}
+
+/*
+ * Datagram rings (UDP, ICMP, raw) for r: the sizes in bufs or the configured
+ * ones, each with room for the configured packet count. false when memory ran
+ * out; what was allocated stays in r for the caller to free.
+ */
+static bool alloc_dgram_rings(sock_rec_t *r, const esp_smoltcp_sock_buffers_t *bufs)
+{
+    uint32_t rxb = bufs && bufs->rx_bytes ? bufs->rx_bytes : rt.cfg.udp_rx_buffer;
+    uint32_t txb = bufs && bufs->tx_bytes ? bufs->tx_bytes : rt.cfg.udp_tx_buffer;
+    r->rx_len = esg_dgram_buffer_mem_size(rt.cfg.udp_rx_packets, rxb);
+    r->tx_len = esg_dgram_buffer_mem_size(rt.cfg.udp_tx_packets, txb);
+    r->rx_mem = malloc(r->rx_len);
+    r->tx_mem = malloc(r->tx_len);
+    return r->rx_mem && r->tx_mem;
 }
 
 /* Engine TCP socket with fresh buffers. Returns the engine id or -errno. */
@@ -327,7 +378,6 @@ int esp_smoltcp_sock_open(esp_smoltcp_sock_type_t type, const esp_smoltcp_sock_b
     rt_lock();
     int h = alloc_record();
     if (h < 0) {
-        rt.c.socket_alloc_failures++;
         rt_unlock();
         return h;
     }
@@ -340,14 +390,8 @@ int esp_smoltcp_sock_open(esp_smoltcp_sock_type_t type, const esp_smoltcp_sock_b
         r->tx_len = bufs && bufs->tx_bytes ? bufs->tx_bytes : rt.cfg.tcp_tx_buffer;
         id = open_engine_tcp(r->rx_len, r->tx_len, &r->rx_mem, &r->tx_mem);
     } else {
-        uint32_t rxb = bufs && bufs->rx_bytes ? bufs->rx_bytes : rt.cfg.udp_rx_buffer;
-        uint32_t txb = bufs && bufs->tx_bytes ? bufs->tx_bytes : rt.cfg.udp_tx_buffer;
-        r->rx_len = esg_dgram_buffer_mem_size(rt.cfg.udp_rx_packets, rxb);
-        r->tx_len = esg_dgram_buffer_mem_size(rt.cfg.udp_tx_packets, txb);
-        r->rx_mem = malloc(r->rx_len);
-        r->tx_mem = malloc(r->tx_len);
         id = -ENOMEM;
-        if (r->rx_mem && r->tx_mem) {
+        if (alloc_dgram_rings(r, bufs)) {
             id = (type == ESP_SMOLTCP_SOCK_UDP ? esg_udp_open : esg_icmp_open)(
                 rt.eng, r->rx_mem, r->rx_len, rt.cfg.udp_rx_packets, r->tx_mem, r->tx_len, rt.cfg.udp_tx_packets);
             id = id >= 0 ? id : sock_errno_from_glue(id);
@@ -577,7 +621,6 @@ int esp_smoltcp_sock_accept(int h, esp_smoltcp_endpoint_t *peer, uint32_t timeou
         if (ready >= 0) {
             int nh = alloc_record();
             if (nh < 0) {
-                rt.c.socket_alloc_failures++;
                 rc = -ENFILE; /* the connection stays queued, as on Linux */
                 goto out;
             }
@@ -1079,6 +1122,12 @@ static int close_locked(int h, bool abort_now)
     return 0;
 }
 
+static bool dgram_send_pending(const sock_rec_t *r)
+{
+    esg_dgram_info_t d;
+    return dgram_info(r, &d) == ESG_OK && d.send_queue != 0;
+}
+
 /*
  * A datagram socket's queued datagrams still go out when it is closed (Linux
  * hands them to the device at sendto()): wait, bounded, until the engine has
@@ -1087,24 +1136,14 @@ static int close_locked(int h, bool abort_now)
 static void dgram_drain_locked(int h)
 {
     sock_rec_t *r = rec_of(h);
-    esg_dgram_info_t d;
-    if (!r || r->type == ESP_SMOLTCP_SOCK_TCP || dgram_info(r, &d) != ESG_OK || d.send_queue == 0) {
+    if (!r || r->type == ESP_SMOLTCP_SOCK_TCP || !dgram_send_pending(r)) {
         return;
     }
     rt_kick();
-    uint64_t deadline = deadline_of(DGRAM_CLOSE_DRAIN_MS);
-    uint32_t gen = r->generation;
-    while (os_now_us() < deadline) {
-        uint64_t step = os_now_us() + 10000; /* sends wake senders; the step covers the last one */
-        if (wait_on(h, gen, ESG_WAKE_SEND, step < deadline ? step : deadline) == -EBADF) {
-            return; /* closed by another thread meanwhile */
-        }
-        r = &rt.socks[h];
-        if (dgram_info(r, &d) != ESG_OK || d.send_queue == 0) {
-            return;
-        }
+    /* Sends wake senders; the 10 ms step covers the last one. -EBADF: closed by another thread meanwhile. */
+    if (wait_send_in_steps(h, deadline_of(DGRAM_CLOSE_DRAIN_MS), 10000, dgram_send_pending) == -EAGAIN) {
+        rt.c.dgram_close_drops++;
     }
-    rt.c.dgram_close_drops++;
 }
 
 int esp_smoltcp_sock_close(int h)
@@ -1126,6 +1165,12 @@ static bool linger_pending(const esg_tcp_info_t *info)
            info->state == ESG_TCP_FIN_WAIT_1 || info->state == ESG_TCP_CLOSING || info->state == ESG_TCP_LAST_ACK;
 }
 
+static bool linger_sending(const sock_rec_t *r)
+{
+    esg_tcp_info_t info;
+    return tcp_info(r, &info) && linger_pending(&info);
+}
+
 int esp_smoltcp_sock_close_linger(int h, uint32_t timeout_ms)
 {
     if (!rt.attached) {
@@ -1141,16 +1186,10 @@ int esp_smoltcp_sock_close_linger(int h, uint32_t timeout_ms)
             esg_tcp_close(rt.eng, r->eng_id); /* FIN after the queued data */
             rt_kick();
         }
-        uint64_t deadline = deadline_of(timeout_ms);
-        uint32_t gen = r->generation;
-        while (tcp_info(r, &info) && linger_pending(&info) && os_now_us() < deadline) {
-            /* ACKs wake senders; the 20 ms step covers an ACK of the FIN alone */
-            uint64_t step = os_now_us() + 20000;
-            if (wait_on(h, gen, ESG_WAKE_SEND, step < deadline ? step : deadline) == -EBADF) {
-                rt_unlock();
-                return -EBADF; /* closed by another thread meanwhile */
-            }
-            r = &rt.socks[h];
+        /* ACKs wake senders; the 20 ms step covers an ACK of the FIN alone */
+        if (wait_send_in_steps(h, deadline_of(timeout_ms), 20000, linger_sending) == -EBADF) {
+            rt_unlock();
+            return -EBADF; /* closed by another thread meanwhile */
         }
     }
     int rc = close_locked(h, false);
@@ -1426,13 +1465,10 @@ int esp_smoltcp_sock_pending(int h)
 
 static int tcp_option(int h, int (*set)(esg_engine_t *, int, uint32_t), uint32_t value)
 {
+    int rc;
     rt_lock();
-    sock_rec_t *r = rec_of(h);
-    int rc = -EBADF;
-    if (r && r->type != ESP_SMOLTCP_SOCK_TCP) {
-        rc = -ENOPROTOOPT;
-    } else if (r) {
-        rc = 0;
+    sock_rec_t *r = rec_for_option(h, ESP_SMOLTCP_SOCK_TCP, &rc);
+    if (r) {
         if (r->eng_id >= 0) {
             set(rt.eng, r->eng_id, value);
         }
@@ -1501,10 +1537,10 @@ int esp_smoltcp_sock_set_multicast(int h, uint8_t family, uint8_t hops, bool loo
     if (family != ESP_SMOLTCP_AF_INET && family != ESP_SMOLTCP_AF_INET6) {
         return -EINVAL;
     }
+    int rc;
     rt_lock();
-    sock_rec_t *r = rec_of(h);
-    int rc = !r ? -EBADF : r->type != ESP_SMOLTCP_SOCK_UDP ? -ENOPROTOOPT : 0;
-    if (rc == 0) {
+    sock_rec_t *r = rec_for_option(h, ESP_SMOLTCP_SOCK_UDP, &rc);
+    if (r) {
         int k = family == ESP_SMOLTCP_AF_INET6;
         r->mcast_hops[k] = hops;
         r->mcast_no_loop[k] = !loop;
@@ -1541,21 +1577,14 @@ int esp_smoltcp_sock_open_raw(uint8_t family, uint8_t protocol, const esp_smoltc
     rt_lock();
     int h = alloc_record();
     if (h < 0) {
-        rt.c.socket_alloc_failures++;
         rt_unlock();
         return h;
     }
     sock_rec_t *r = &rt.socks[h];
     r->type = ESP_SMOLTCP_SOCK_RAW;
     r->bound = true; /* no ports: nothing to bind */
-    uint32_t rxb = bufs && bufs->rx_bytes ? bufs->rx_bytes : rt.cfg.udp_rx_buffer;
-    uint32_t txb = bufs && bufs->tx_bytes ? bufs->tx_bytes : rt.cfg.udp_tx_buffer;
-    r->rx_len = esg_dgram_buffer_mem_size(rt.cfg.udp_rx_packets, rxb);
-    r->tx_len = esg_dgram_buffer_mem_size(rt.cfg.udp_tx_packets, txb);
-    r->rx_mem = malloc(r->rx_len);
-    r->tx_mem = malloc(r->tx_len);
     int id = -ENOMEM;
-    if (r->rx_mem && r->tx_mem) {
+    if (alloc_dgram_rings(r, bufs)) {
         id = esg_raw_open(rt.eng, family, protocol, r->rx_mem, r->rx_len, rt.cfg.udp_rx_packets, r->tx_mem, r->tx_len,
                           rt.cfg.udp_tx_packets);
         id = id >= 0 ? id : sock_errno_from_glue(id);
@@ -1623,10 +1652,10 @@ int esp_smoltcp_sock_get_buffers(int h, esp_smoltcp_sock_buffers_t *out)
 
 int esp_smoltcp_sock_set_user_timeout(int h, uint32_t timeout_ms)
 {
+    int rc;
     rt_lock();
-    sock_rec_t *r = rec_of(h);
-    int rc = !r ? -EBADF : r->type != ESP_SMOLTCP_SOCK_TCP ? -ENOPROTOOPT : 0;
-    if (rc == 0) {
+    sock_rec_t *r = rec_for_option(h, ESP_SMOLTCP_SOCK_TCP, &rc);
+    if (r) {
         r->user_timeout_ms = timeout_ms;
         if (r->eng_id >= 0 && (r->connecting || r->established_once)) {
             esg_tcp_set_timeout(rt.eng, r->eng_id, r->established_once ? established_timeout_of(r) : connect_timeout_of(r));
@@ -1638,10 +1667,10 @@ int esp_smoltcp_sock_set_user_timeout(int h, uint32_t timeout_ms)
 
 int esp_smoltcp_sock_set_keepalive_abort(int h, uint32_t silence_ms)
 {
+    int rc;
     rt_lock();
-    sock_rec_t *r = rec_of(h);
-    int rc = !r ? -EBADF : r->type != ESP_SMOLTCP_SOCK_TCP ? -ENOPROTOOPT : 0;
-    if (rc == 0) {
+    sock_rec_t *r = rec_for_option(h, ESP_SMOLTCP_SOCK_TCP, &rc);
+    if (r) {
         r->keepalive_abort_ms = silence_ms;
         if (r->eng_id >= 0 && r->established_once) {
             esg_tcp_set_timeout(rt.eng, r->eng_id, established_timeout_of(r));

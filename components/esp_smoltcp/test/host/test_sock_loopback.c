@@ -488,6 +488,16 @@ static void test_mcast_membership_counts(void)
     CHECK_EQ(esp_smoltcp_mcast_join((esp_smoltcp_iface_t)7, ESP_SMOLTCP_AF_INET, g), ESP_ERR_INVALID_ARG);
     CHECK_EQ(esp_smoltcp_mcast_join(eth, ESP_SMOLTCP_AF_INET6, g6), ESP_OK);
     CHECK_EQ(esp_smoltcp_mcast_leave(eth, ESP_SMOLTCP_AF_INET6, g6), ESP_OK);
+    /* the test every caller (joins, IP_ADD_MEMBERSHIP, multicast TX) shares */
+    CHECK(esp_smoltcp_mcast_is_multicast(ESP_SMOLTCP_AF_INET, g));
+    CHECK(esp_smoltcp_mcast_is_multicast(ESP_SMOLTCP_AF_INET, (uint8_t[4]){224, 0, 0, 1}));
+    CHECK(!esp_smoltcp_mcast_is_multicast(ESP_SMOLTCP_AF_INET, (uint8_t[4]){240, 0, 0, 1}));
+    CHECK(!esp_smoltcp_mcast_is_multicast(ESP_SMOLTCP_AF_INET, unicast));
+    CHECK(esp_smoltcp_mcast_is_multicast(ESP_SMOLTCP_AF_INET6, g6));
+    CHECK(!esp_smoltcp_mcast_is_multicast(ESP_SMOLTCP_AF_INET6, (uint8_t[16]){0xfe, 0x80, [15] = 1}));
+    CHECK(!esp_smoltcp_mcast_is_multicast(ESP_SMOLTCP_AF_INET, g6)); /* 255.x: reserved, not a group */
+    CHECK(!esp_smoltcp_mcast_is_multicast(9, g6));
+    CHECK(!esp_smoltcp_mcast_is_multicast(ESP_SMOLTCP_AF_INET6, NULL));
     /* a full table refuses, and frees again */
     uint8_t many[ESP_SMOLTCP_MCAST_MAX_GROUPS + 1][4];
     for (int i = 0; i <= ESP_SMOLTCP_MCAST_MAX_GROUPS; i++) {
