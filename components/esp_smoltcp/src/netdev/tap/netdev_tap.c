@@ -1,7 +1,9 @@
 /*
  * TAP netdev for the Linux host port. Linux-only headers stay in this file.
  */
+#ifndef _GNU_SOURCE /* IDF's linux target passes -D_GNU_SOURCE */
 #define _GNU_SOURCE
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if.h>
