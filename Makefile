@@ -83,7 +83,7 @@ clean:
 	rm -rf build components/esp_smoltcp_glue/target
 
 # ---- ESP-IDF packaging (issue 6) ------------------------------------------------------
-.PHONY: size check-idf-ports
+.PHONY: size check-idf-ports idf-linux
 
 # rv32imafc (ESP32-P4 ABI) cross-build of all three components into one image;
 # code/data/bss per component and the budget (non-zero exit when over).
@@ -94,6 +94,11 @@ size:
 # (and real IDF headers with IDF_PATH); idf_component.yml + Kconfig validated.
 check-idf-ports:
 	scripts/check-idf-ports.sh
+
+# examples/eth_basic built by idf.py for IDF's linux target and run in a
+# namespace (real esp_http_server, curl /dl/N). Needs IDF_PATH; not in `make test`.
+idf-linux:
+	scripts/idf-linux.sh
 
 # Benchmarks: esp_smoltcp vs lwIP 2.1.3 vs Linux, same application (bench/bench.py).
 # Writes bench/out/results.json and docs/benchmarks.md (+ docs/benchmarks.png).

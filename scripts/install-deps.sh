@@ -50,6 +50,7 @@ declare -a PKG_CHECKS=(
     "avahi-utils:avahi-browse"
     "dbus-daemon:/usr/bin/dbus-daemon"
     "bind9-dnsutils:dig"
+    "libbsd-dev:/usr/include/bsd/string.h"  # IDF linux target (scripts/idf-linux.sh)
 )
 
 have() {

@@ -2,7 +2,9 @@
  * fcntl() and ioctl() on shim sockets, and the address text functions
  * inet_pton()/inet_ntop() (RFC 4291 §2.2 / RFC 5952 forms, glibc's choices).
  */
+#ifndef _GNU_SOURCE /* IDF's linux target passes -D_GNU_SOURCE */
 #define _GNU_SOURCE /* host glibc: F_* and FIO* as Linux has them */
+#endif
 #include <errno.h>
 #include <string.h>
 

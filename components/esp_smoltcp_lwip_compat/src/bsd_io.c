@@ -3,7 +3,9 @@
  * read/readv, with Linux's flags (MSG_PEEK, MSG_DONTWAIT, MSG_WAITALL,
  * MSG_TRUNC in and out), connected-UDP filtering and errors.
  */
+#ifndef _GNU_SOURCE /* IDF's linux target passes -D_GNU_SOURCE */
 #define _GNU_SOURCE /* host glibc: MSG_* and struct msghdr as Linux has them */
+#endif
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>

@@ -4,7 +4,9 @@
  * (never: the stack has no TCP urgent mode); fds that are not open sockets of
  * the shim are EBADF for select and POLLNVAL for poll.
  */
+#ifndef _GNU_SOURCE /* IDF's linux target passes -D_GNU_SOURCE */
 #define _GNU_SOURCE /* host glibc: POLLRDHUP, POLLRDNORM */
+#endif
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>

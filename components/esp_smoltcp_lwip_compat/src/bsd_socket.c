@@ -4,7 +4,9 @@
  * errors. This is the POSIX edge: native calls return negative errno values,
  * and only compat_fail() sets errno.
  */
+#ifndef _GNU_SOURCE /* IDF's linux target passes -D_GNU_SOURCE */
 #define _GNU_SOURCE /* host glibc: the BSD/Linux socket options and flags */
+#endif
 #include "bsd_socket.h"
 
 #include <errno.h>

@@ -1,5 +1,7 @@
 /* Address text conversion (inet_pton/inet_ntop semantics, glibc as the oracle). */
+#ifndef _GNU_SOURCE /* IDF's linux target passes -D_GNU_SOURCE */
 #define _GNU_SOURCE /* glibc shows struct addrinfo, hostent under strict C11 only with it */
+#endif
 #include <stdio.h>
 #include <string.h>
 

@@ -6,7 +6,9 @@
  * AI_CANONNAME), one entry per socket type when none is asked for, and
  * EAI_* errors. Bounded in time by COMPAT_DNS_TIMEOUT_MS.
  */
+#ifndef _GNU_SOURCE /* IDF's linux target passes -D_GNU_SOURCE */
 #define _GNU_SOURCE /* glibc shows struct addrinfo, hostent under strict C11 only with it */
+#endif
 #include "netdb_compat.h"
 
 #include <errno.h>

@@ -6,7 +6,9 @@
  * TTL and loop apply to UDP datagrams to a group (runtime's mcast_tx.c).
  * Memberships join the interface's groups (IGMP/MLD) through the runtime. Unknown options fail, never silently.
  */
+#ifndef _GNU_SOURCE /* IDF's linux target passes -D_GNU_SOURCE */
 #define _GNU_SOURCE /* host glibc: TCP_KEEP*, ip_mreq, IPV6_* as Linux has them */
+#endif
 #include <errno.h>
 #include <string.h>
 

@@ -12,15 +12,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "esp_eth.h"
 #include "esp_event.h"
 #include "esp_http_server.h"
 #include "esp_log.h"
 #include "esp_smoltcp.h"
-#include "esp_smoltcp_eth.h"
 #include "esp_smoltcp_mdns.h"
 #include "esp_timer.h"
 #include "sdkconfig.h"
+#if CONFIG_IDF_TARGET_LINUX
+#include "esp_smoltcp_tap.h"
+#else
+#include "esp_eth.h"
+#include "esp_smoltcp_eth.h"
+#endif
 
 static const char *TAG = "eth_basic";
 
@@ -73,6 +77,22 @@ static esp_err_t stats_handler(httpd_req_t *req)
     return httpd_resp_sendstr(req, body);
 }
 
+#if CONFIG_IDF_TARGET_LINUX
+/* IDF's linux target: no EMAC; the TAP named by Kconfig (or $ETH_BASIC_TAP)
+ * is the wire, opened by the component's TAP netdev. */
+static void attach_link(void)
+{
+    const char *tap = getenv("ETH_BASIC_TAP");
+    if (!tap || !tap[0]) {
+        tap = CONFIG_EXAMPLE_LINUX_TAP;
+    }
+    esp_smoltcp_netdev_t *dev = NULL;
+    ESP_ERROR_CHECK(esp_smoltcp_init());
+    ESP_ERROR_CHECK(esp_smoltcp_tap_create(tap, NULL, &dev));
+    ESP_ERROR_CHECK(esp_smoltcp_attach_netdev(dev));
+    ESP_LOGI(TAG, "TAP %s attached", tap);
+}
+#else
 static esp_eth_handle_t install_emac(void)
 {
     eth_mac_config_t mac_config = ETH_MAC_DEFAULT_CONFIG();
@@ -90,16 +110,21 @@ static esp_eth_handle_t install_emac(void)
     return eth;
 }
 
-void app_main(void)
+static void attach_link(void)
 {
-    ESP_ERROR_CHECK(esp_event_loop_create_default()); /* link events for the netdev */
     esp_eth_handle_t eth = install_emac();
-
     ESP_ERROR_CHECK(esp_smoltcp_init());
     /* The internal EMAC verifies RX checksums in hardware. */
     esp_smoltcp_eth_config_t ecfg = ESP_SMOLTCP_ETH_INTERNAL_EMAC_CONFIG();
     ESP_ERROR_CHECK(esp_smoltcp_attach_eth_with_config(eth, &ecfg));
     ESP_ERROR_CHECK(esp_eth_start(eth));
+}
+#endif
+
+void app_main(void)
+{
+    ESP_ERROR_CHECK(esp_event_loop_create_default()); /* link events for the netdev */
+    attach_link();
     while (esp_smoltcp_wait_for_ip(ESP_SMOLTCP_IFACE_ETH, 15000) != ESP_OK) {
         ESP_LOGW(TAG, "no IPv4 address yet (cable? DHCP server?)");
     }

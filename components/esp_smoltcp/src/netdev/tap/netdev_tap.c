@@ -1,7 +1,10 @@
 /*
- * TAP netdev for the Linux host port. Linux-only headers stay in this file.
+ * TAP netdev for the Linux host port and ESP-IDF's linux target (kernel calls
+ * in tap_sys.h). Linux-only headers stay in this file.
  */
+#ifndef _GNU_SOURCE /* IDF's linux target passes -D_GNU_SOURCE */
 #define _GNU_SOURCE
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if.h>
@@ -16,6 +19,7 @@
 #include "esp_log.h"
 #include "esp_smoltcp_tap.h"
 #include "os.h"
+#include "tap_sys.h"
 
 static const char *TAG = "netdev_tap";
 
@@ -35,7 +39,7 @@ static void reader_main(void *arg)
     tap_dev_t *t = arg;
     struct pollfd pfd[2] = {{.fd = t->fd, .events = POLLIN}, {.fd = t->stop_pipe[0], .events = POLLIN}};
     while (atomic_load(&t->running)) {
-        if (poll(pfd, 2, -1) < 0) {
+        if (tap_poll(pfd, 2, -1) < 0) {
             if (errno == EINTR) {
                 continue;
             }
@@ -50,7 +54,7 @@ static void reader_main(void *arg)
             size_t size = 0;
             uint8_t *buf = esp_smoltcp_rx_buffer_alloc(&size);
             /* No pool buffer: still read the frame out of the kernel, then drop it (counted). */
-            ssize_t n = read(t->fd, buf ? buf : t->discard, buf ? size : sizeof(t->discard));
+            ssize_t n = tap_read(t->fd, buf ? buf : t->discard, buf ? size : sizeof(t->discard));
             if (n <= 0) {
                 if (buf) {
                     esp_smoltcp_rx_buffer_free(buf);
@@ -81,7 +85,7 @@ static void tap_stop(esp_smoltcp_netdev_t *dev)
         return;
     }
     atomic_store(&t->running, false);
-    (void)!write(t->stop_pipe[1], "x", 1);
+    (void)!tap_write(t->stop_pipe[1], "x", 1);
     os_thread_join(t->reader);
     t->reader = NULL;
 }
@@ -90,7 +94,7 @@ static esp_err_t tap_transmit(esp_smoltcp_netdev_t *dev, const uint8_t *frame, s
 {
     tap_dev_t *t = (tap_dev_t *)dev;
     for (;;) {
-        ssize_t n = write(t->fd, frame, len);
+        ssize_t n = tap_write(t->fd, frame, len);
         if (n == (ssize_t)len) {
             return ESP_OK;
         }
@@ -111,9 +115,9 @@ static void tap_destroy(esp_smoltcp_netdev_t *dev)
 {
     tap_dev_t *t = (tap_dev_t *)dev;
     tap_stop(dev);
-    close(t->fd);
-    close(t->stop_pipe[0]);
-    close(t->stop_pipe[1]);
+    tap_close(t->fd);
+    tap_close(t->stop_pipe[0]);
+    tap_close(t->stop_pipe[1]);
     free(t);
 }
 
@@ -126,7 +130,7 @@ esp_err_t esp_smoltcp_tap_create(const char *ifname, const uint8_t *mac, esp_smo
     if (!t) {
         return ESP_ERR_NO_MEM;
     }
-    t->fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+    t->fd = tap_open("/dev/net/tun", O_RDWR | O_CLOEXEC);
     if (t->fd < 0) {
         ESP_LOGE(TAG, "open /dev/net/tun: %s", strerror(errno));
         free(t);
@@ -135,14 +139,14 @@ esp_err_t esp_smoltcp_tap_create(const char *ifname, const uint8_t *mac, esp_smo
     struct ifreq ifr = {0};
     ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
     strncpy(ifr.ifr_name, ifname, IFNAMSIZ - 1);
-    if (ioctl(t->fd, TUNSETIFF, &ifr) < 0 || pipe2(t->stop_pipe, O_CLOEXEC) < 0) {
+    if (tap_ioctl(t->fd, TUNSETIFF, &ifr) < 0 || tap_pipe2(t->stop_pipe, O_CLOEXEC) < 0) {
         ESP_LOGE(TAG, "attach to tap %s: %s", ifname, strerror(errno));
-        close(t->fd);
+        tap_close(t->fd);
         free(t);
         return ESP_ERR_NOT_FOUND;
     }
     /* Non-blocking reads let the reader drain a burst and return to poll(). */
-    fcntl(t->fd, F_SETFL, fcntl(t->fd, F_GETFL) | O_NONBLOCK);
+    tap_fcntl(t->fd, F_SETFL, tap_fcntl(t->fd, F_GETFL, 0) | O_NONBLOCK);
     strncpy(t->ifname, ifname, IFNAMSIZ - 1);
     if (mac) {
         memcpy(t->mac, mac, 6);

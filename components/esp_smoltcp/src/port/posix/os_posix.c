@@ -4,7 +4,9 @@
  * Events wait on CLOCK_MONOTONIC so that wall-clock steps (NTP, SNTP, the
  * user) never stretch or cut a timeout.
  */
+#ifndef _GNU_SOURCE /* IDF's linux target passes -D_GNU_SOURCE */
 #define _GNU_SOURCE /* pthread_setname_np, pthread_setaffinity_np, CPU_SET */
+#endif
 
 #include "os.h"
 

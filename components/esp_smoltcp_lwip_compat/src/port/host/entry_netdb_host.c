@@ -1,5 +1,7 @@
 /* Host entry points for netdb (lwIP names, as IDF's lwip/netdb.h maps them). */
+#ifndef _GNU_SOURCE /* IDF's linux target passes -D_GNU_SOURCE */
 #define _GNU_SOURCE /* glibc shows struct addrinfo, hostent under strict C11 only with it */
+#endif
 #define ESP_SMOLTCP_HOST_SOCKETS_NO_MAP
 #include "esp_smoltcp_host_netdb.h"
 #include "netdb_compat.h"

@@ -7,9 +7,27 @@
 #include <sys/time.h>
 #include <sys/uio.h>
 
+#include "sdkconfig.h"
+#if CONFIG_IDF_TARGET_LINUX
+/* glibc's <sys/uio.h> declared struct iovec but (unlike IDF's libc) does not
+ * #define iovec, the test lwIP's sockets.h uses to skip its own copy. */
+#define iovec iovec
+#endif
 #include "lwip/netdb.h"
 #include "lwip/sockets.h"
-#include "sdkconfig.h"
+
+/* IDF linux target: lwIP's port/linux/include/sys is an include dir, so
+ * <fcntl.h> is lwIP's (fcntl() only) and the libc's F_GETFD/F_SETFD/FD_CLOEXEC
+ * are missing; these are the values newlib and glibc both use. */
+#ifndef F_GETFD
+#define F_GETFD 1
+#endif
+#ifndef F_SETFD
+#define F_SETFD 2
+#endif
+#ifndef FD_CLOEXEC
+#define FD_CLOEXEC 1
+#endif
 
 /* IDF's VFS gives the socket driver [LWIP_SOCKET_OFFSET, FD_SETSIZE). */
 #define COMPAT_FD_FIRST LWIP_SOCKET_OFFSET
