@@ -1,6 +1,7 @@
 /*
  * TAP netdev for the Linux host port and ESP-IDF's linux target (kernel calls
- * in tap_sys.h). Linux-only headers stay in this file.
+ * in tap_sys.h: sys_libc/ or sys_idf_linux/, picked by the build). Linux-only
+ * headers stay in this file.
  */
 #ifndef _GNU_SOURCE /* IDF's linux target passes -D_GNU_SOURCE */
 #define _GNU_SOURCE
