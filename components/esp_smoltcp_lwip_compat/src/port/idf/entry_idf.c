@@ -6,8 +6,10 @@
  * CMakeLists.txt keeps the list; it must match this file). lwIP itself stays
  * compiled and unused by sockets. The host twin is port/host/entry_host.c.
  *
- * Functions the shim does not have yet are weak references: the image links
- * and the call fails with ENOSYS until the shim grows them.
+ * Every compat_* is a plain (strong) reference: an earlier version declared
+ * the then-missing ones weak, and a weak reference does not pull an archive
+ * member, so bsd_select.o and netdb.o were left out of the IDF link and
+ * select()/getaddrinfo() failed with ENOSYS (found on IDF's linux target).
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -15,28 +17,7 @@
 #include "bsd_socket.h"
 #include "compat_idf.h"
 
-/* ---- optional shim functions (weak until the shim defines them) ------------------ */
-#define COMPAT_OPTIONAL __attribute__((weak))
-COMPAT_OPTIONAL int compat_select(int nfds, fd_set *r, fd_set *w, fd_set *e, struct timeval *tv);
-COMPAT_OPTIONAL int compat_ioctl(int fd, long cmd, void *argp);
-COMPAT_OPTIONAL ssize_t compat_sendmsg(int fd, const struct msghdr *msg, int flags);
-COMPAT_OPTIONAL ssize_t compat_recvmsg(int fd, struct msghdr *msg, int flags);
-COMPAT_OPTIONAL ssize_t compat_readv(int fd, const struct iovec *iov, int iovcnt);
-COMPAT_OPTIONAL ssize_t compat_writev(int fd, const struct iovec *iov, int iovcnt);
-COMPAT_OPTIONAL int compat_getaddrinfo(const char *node, const char *service, const struct addrinfo *hints,
-                                       struct addrinfo **res);
-COMPAT_OPTIONAL void compat_freeaddrinfo(struct addrinfo *ai);
-COMPAT_OPTIONAL struct hostent *compat_gethostbyname(const char *name);
-COMPAT_OPTIONAL int compat_gethostbyname_r(const char *name, struct hostent *ret, char *buf, size_t buflen,
-                                           struct hostent **result, int *h_errnop);
-COMPAT_OPTIONAL int compat_inet_pton(int af, const char *src, void *dst);
-COMPAT_OPTIONAL const char *compat_inet_ntop(int af, const void *src, char *dst, socklen_t size);
-
-static int enosys(void)
-{
-    errno = ENOSYS;
-    return -1;
-}
+#include "netdb_compat.h"
 
 /* ---- <lwip/sockets.h> ---------------------------------------------------------------- */
 int __wrap_lwip_socket(int domain, int type, int protocol)
@@ -60,11 +41,11 @@ ssize_t __wrap_lwip_recvfrom(int s, void *b, size_t n, int f, struct sockaddr *a
 }
 ssize_t __wrap_lwip_sendmsg(int s, const struct msghdr *m, int f)
 {
-    return compat_sendmsg ? compat_sendmsg(s, m, f) : enosys();
+    return compat_sendmsg(s, m, f);
 }
 ssize_t __wrap_lwip_recvmsg(int s, struct msghdr *m, int f)
 {
-    return compat_recvmsg ? compat_recvmsg(s, m, f) : enosys();
+    return compat_recvmsg(s, m, f);
 }
 int __wrap_lwip_shutdown(int s, int how) { return compat_shutdown(s, how); }
 int __wrap_lwip_getsockname(int s, struct sockaddr *a, socklen_t *l) { return compat_getsockname(s, a, l); }
@@ -73,15 +54,11 @@ int __wrap_lwip_setsockopt(int s, int lv, int n, const void *v, socklen_t l) { r
 int __wrap_lwip_getsockopt(int s, int lv, int n, void *v, socklen_t *l) { return compat_getsockopt(s, lv, n, v, l); }
 const char *__wrap_lwip_inet_ntop(int af, const void *src, char *dst, socklen_t size)
 {
-    if (!compat_inet_ntop) {
-        errno = ENOSYS;
-        return NULL;
-    }
     return compat_inet_ntop(af, src, dst, size);
 }
 int __wrap_lwip_inet_pton(int af, const char *src, void *dst)
 {
-    return compat_inet_pton ? compat_inet_pton(af, src, dst) : enosys();
+    return compat_inet_pton(af, src, dst);
 }
 
 /* ---- reached through VFS for fds in our range ------------------------------------------- */
@@ -89,41 +66,39 @@ ssize_t __wrap_lwip_read(int s, void *b, size_t n) { return compat_read(s, b, n)
 ssize_t __wrap_lwip_write(int s, const void *b, size_t n) { return compat_write(s, b, n); }
 ssize_t __wrap_lwip_readv(int s, const struct iovec *iov, int cnt)
 {
-    return compat_readv ? compat_readv(s, iov, cnt) : enosys();
+    return compat_readv(s, iov, cnt);
 }
 ssize_t __wrap_lwip_writev(int s, const struct iovec *iov, int cnt)
 {
-    return compat_writev ? compat_writev(s, iov, cnt) : enosys();
+    return compat_writev(s, iov, cnt);
 }
 int __wrap_lwip_close(int s) { return compat_close(s); }
 int __wrap_lwip_fcntl(int s, int cmd, int val) { return compat_fcntl(s, cmd, val); }
 int __wrap_lwip_ioctl(int s, long cmd, void *argp)
 {
-    return compat_ioctl ? compat_ioctl(s, cmd, argp) : enosys();
+    return compat_ioctl(s, cmd, argp);
 }
 int __wrap_lwip_select(int nfds, fd_set *r, fd_set *w, fd_set *e, struct timeval *tv)
 {
-    return compat_select ? compat_select(nfds, r, w, e, tv) : enosys();
+    return compat_select(nfds, r, w, e, tv);
 }
 
 /* ---- <lwip/netdb.h> --------------------------------------------------------------------- */
 int __wrap_lwip_getaddrinfo(const char *node, const char *service, const struct addrinfo *hints,
                             struct addrinfo **res)
 {
-    return compat_getaddrinfo ? compat_getaddrinfo(node, service, hints, res) : EAI_FAIL;
+    return compat_getaddrinfo(node, service, hints, res);
 }
 void __wrap_lwip_freeaddrinfo(struct addrinfo *ai)
 {
-    if (compat_freeaddrinfo) {
-        compat_freeaddrinfo(ai);
-    }
+    compat_freeaddrinfo(ai);
 }
 struct hostent *__wrap_lwip_gethostbyname(const char *name)
 {
-    return compat_gethostbyname ? compat_gethostbyname(name) : NULL;
+    return compat_gethostbyname(name);
 }
 int __wrap_lwip_gethostbyname_r(const char *name, struct hostent *ret, char *buf, size_t buflen,
                                 struct hostent **result, int *h_errnop)
 {
-    return compat_gethostbyname_r ? compat_gethostbyname_r(name, ret, buf, buflen, result, h_errnop) : enosys();
+    return compat_gethostbyname_r(name, ret, buf, buflen, result, h_errnop);
 }
