@@ -8,12 +8,13 @@
 # Profiles (what the size image's main() reaches, host/idf_stubs/link/size_main.c):
 #   all   every feature a user can turn on: IPv4 + IPv6 glue, runtime, BSD shim +
 #         esp_netif shim, DHCP, DNS, and the optional services SNTP, PTP (Kconfig
-#         ESP_SMOLTCP_PTP), L2 tap API, native DNS/multicast calls.
+#         ESP_SMOLTCP_PTP), mDNS/DNS-SD (Kconfig ESP_SMOLTCP_MDNS), L2 tap API,
+#         ping, native DNS/multicast calls.
 #                                               code <= 100 KiB, static RAM <= 64 KiB
 #   core  as "all" without the optional services (no budget: shows what they cost)
 #   ipv4  glue without the "ipv6" feature; runtime + BSD shim + esp_netif shim,
-#         DHCP, DNS; no optional service (SNTP, PTP, L2 tap API).   code <= 60 KiB
-# (mDNS, when it lands in src/services: add its calls under SIZE_SERVICES.)
+#         DHCP, DNS; no optional service (SNTP, PTP, mDNS, L2 tap API). code <= 60 KiB
+# A new public function: call it in size_main.c (under SIZE_SERVICES if optional).
 #
 # "code" = .text + .rodata of our C, the glue, smoltcp, Rust core and
 # compiler_builtins; "static RAM" = .data + .bss of the same. Not counted:
@@ -93,11 +94,11 @@ rc=0
 for prof in "${PROFILES[@]}"; do
     case "$prof" in
         all)  features=(); budget=(--code-max 102400 --ram-max 65536); main_defs=(-DSIZE_SERVICES)
-              includes="IPv4+IPv6, DHCP, DNS, BSD+esp_netif shim, SNTP, PTP, L2 tap, native DNS/mcast" ;;
+              includes="IPv4+IPv6, DHCP, DNS, BSD+esp_netif shim, SNTP, PTP, mDNS, L2 tap, ping, native DNS/mcast" ;;
         core) features=(); budget=(); main_defs=()
-              includes="IPv4+IPv6, DHCP, DNS, BSD+esp_netif shim; no SNTP/PTP/L2 tap API" ;;
+              includes="IPv4+IPv6, DHCP, DNS, BSD+esp_netif shim; no SNTP/PTP/mDNS/L2 tap API" ;;
         ipv4) features=(--no-default-features --features panic-handler); budget=(--code-max 61440); main_defs=()
-              includes="IPv4 only, DHCP, DNS, BSD+esp_netif shim; no SNTP/PTP/L2 tap API" ;;
+              includes="IPv4 only, DHCP, DNS, BSD+esp_netif shim; no SNTP/PTP/mDNS/L2 tap API" ;;
         *) echo "size.sh: unknown profile $prof" >&2; exit 2 ;;
     esac
     tdir="$OUT/cargo-${prof/core/all}" # same glue features as "all"
