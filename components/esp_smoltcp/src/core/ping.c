@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "ip6_nd.h"
+#include "ip6_slaac.h"
 #include "os.h"
 
 #define MAX_DATA 1400
@@ -57,6 +58,9 @@ esp_err_t esp_smoltcp_ping(const esp_smoltcp_ping_config_t *cfg, esp_smoltcp_pin
     if (!cfg || cfg->count == 0 || cfg->data_size < 8 || cfg->data_size > MAX_DATA ||
         (cfg->target.family != ESP_SMOLTCP_AF_INET && cfg->target.family != ESP_SMOLTCP_AF_INET6)) {
         return ESP_ERR_INVALID_ARG;
+    }
+    if (cfg->target.family == ESP_SMOLTCP_AF_INET6 && !ip6_supported()) {
+        return ESP_ERR_NOT_SUPPORTED;
     }
     int h = esp_smoltcp_sock_open(ESP_SMOLTCP_SOCK_ICMP, NULL);
     if (h == -ENETDOWN) {

@@ -527,6 +527,9 @@ esp_err_t esp_smoltcp_wait_for_ip_kind(esp_smoltcp_iface_t iface, esp_smoltcp_ip
     if (iface != ESP_SMOLTCP_IFACE_ETH) {
         return ESP_ERR_INVALID_ARG;
     }
+    if (!ip6_supported() && (what == ESP_SMOLTCP_WAIT_IPV6_GLOBAL || what == ESP_SMOLTCP_WAIT_BOTH)) {
+        return ESP_ERR_NOT_SUPPORTED; /* IPv4-only build: it would only ever time out */
+    }
     if (!rt.attached) {
         return ESP_ERR_INVALID_STATE;
     }
@@ -587,6 +590,9 @@ esp_err_t esp_smoltcp_get_ip6_info(esp_smoltcp_iface_t iface, esp_smoltcp_ip6_in
 {
     if (iface != ESP_SMOLTCP_IFACE_ETH || !out) {
         return ESP_ERR_INVALID_ARG;
+    }
+    if (!ip6_supported()) {
+        return ESP_ERR_NOT_SUPPORTED;
     }
     if (!rt.attached) {
         return ESP_ERR_INVALID_STATE;
