@@ -33,7 +33,7 @@ test-unit: build
 	cd $(BUILD) && ctest --output-on-failure
 
 test-glue: deps
-	cd components/esp_smoltcp_glue && cargo test --locked
+	cd components/esp_smoltcp_glue && cargo test --locked --features smoltcp-slaac
 	$(PYTHON) tests/check_glue_header.py
 
 test-e2e: build

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Compile-check the target-only code — port/freertos, netdev/esp_eth and the
-# shim's port/idf — with -Werror:
+# Compile-check the target-only code — port/freertos, netdev/esp_eth, the
+# shim's port/idf and core/ipv4_only (only IDF's ESP_SMOLTCP_IPV6=n build
+# compiles it) — with -Werror:
 #   1. rv32imafc gcc + picolibc against host/idf_stubs (always; CI);
 #   2. when IDF_PATH is set: against the real ESP-IDF headers (check_idf_stubs).
 # Also validates idf_component.yml and Kconfig (scripts/validate-idf-manifests.sh).
@@ -11,7 +12,7 @@ ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 RT="$ROOT/components/esp_smoltcp"
 CP="$ROOT/components/esp_smoltcp_lwip_compat"
 STUBS="$ROOT/host/idf_stubs"
-SRCS=("$RT"/src/port/freertos/*.c "$RT"/src/netdev/esp_eth/*.c "$CP"/src/port/idf/*.c)
+SRCS=("$RT"/src/port/freertos/*.c "$RT"/src/netdev/esp_eth/*.c "$CP"/src/port/idf/*.c "$RT"/src/core/ipv4_only/*.c)
 INC=(-I"$STUBS/include" -I"$ROOT/host/idf_compat/include" -I"$RT/include" -I"$RT/src" -I"$RT/src/core"
      -I"$RT/src/port" -I"$RT/src/port/freertos" -I"$CP/include" -I"$CP/src" -I"$CP/src/port/idf"
      -I"$ROOT/components/esp_smoltcp_glue/include")

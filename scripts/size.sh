@@ -8,12 +8,13 @@
 # Profiles (what the size image's main() reaches, host/idf_stubs/link/size_main.c):
 #   all   every feature a user can turn on: IPv4 + IPv6 glue, runtime, BSD shim +
 #         esp_netif shim, DHCP, DNS, and the optional services SNTP, PTP (Kconfig
-#         ESP_SMOLTCP_PTP), L2 tap API, native DNS/multicast calls.
+#         ESP_SMOLTCP_PTP), mDNS/DNS-SD (Kconfig ESP_SMOLTCP_MDNS), L2 tap API,
+#         ping, native DNS/multicast calls.
 #                                               code <= 100 KiB, static RAM <= 64 KiB
 #   core  as "all" without the optional services (no budget: shows what they cost)
 #   ipv4  glue without the "ipv6" feature; runtime + BSD shim + esp_netif shim,
-#         DHCP, DNS; no optional service (SNTP, PTP, L2 tap API).   code <= 60 KiB
-# (mDNS, when it lands in src/services: add its calls under SIZE_SERVICES.)
+#         DHCP, DNS; no optional service (SNTP, PTP, mDNS, L2 tap API). code <= 60 KiB
+# A new public function: call it in size_main.c (under SIZE_SERVICES if optional).
 #
 # "code" = .text + .rodata of our C, the glue, smoltcp, Rust core and
 # compiler_builtins; "static RAM" = .data + .bss of the same. Not counted:
@@ -69,13 +70,30 @@ compile_lib() { # name outdir sources...
     riscv64-unknown-elf-ar rcs "$dir/lib$name.a" "${objs[@]}"
 }
 
-echo "size: C, $CC ${ARCH[*]} -Os, picolibc"
-OBJ="$OUT/obj"
-compile_lib esp_smoltcp "$OBJ/esp_smoltcp" "$RT"/src/core/*.c "$RT"/src/port/freertos/*.c "$RT"/src/netdev/esp_eth/*.c
-# Optional services in their own archive, so the report shows what they cost.
-compile_lib esp_smoltcp_services "$OBJ/services" "$RT"/src/services/*.c
-compile_lib esp_smoltcp_lwip_compat "$OBJ/compat" "$CP"/src/*.c "$CP"/src/port/idf/*.c
-compile_lib idf_stubs "$OBJ/stubs" "$STUBS"/link/*.c
+# The C of one Kconfig variant into $OUT/obj-<variant>: "dual" (the defaults) or "ipv4"
+# (ESP_SMOLTCP_IPV6=n: host/idf_stubs/ipv4_only/sdkconfig.h, and src/core/ipv4_only/ip6_off.c
+# instead of src/core/ip6_*.c, as components/esp_smoltcp/CMakeLists.txt selects them).
+compile_variant() { # variant
+    local variant="$1" obj="$OUT/obj-$1" core=()
+    [ -f "$obj/done" ] && return
+    echo "size: C ($variant), $CC ${ARCH[*]} -Os, picolibc"
+    if [ "$variant" = ipv4 ]; then
+        INC=(-I"$STUBS/ipv4_only" "${INC[@]}")
+        for f in "$RT"/src/core/*.c; do
+            case "$(basename "$f")" in ip6_*.c) ;; *) core+=("$f") ;; esac
+        done
+        core+=("$RT"/src/core/ipv4_only/ip6_off.c)
+    else
+        core=("$RT"/src/core/*.c)
+    fi
+    compile_lib esp_smoltcp "$obj/esp_smoltcp" "${core[@]}" "$RT"/src/port/freertos/*.c "$RT"/src/netdev/esp_eth/*.c
+    # Optional services in their own archive, so the report shows what they cost.
+    compile_lib esp_smoltcp_services "$obj/services" "$RT"/src/services/*.c
+    compile_lib esp_smoltcp_lwip_compat "$obj/compat" "$CP"/src/*.c "$CP"/src/port/idf/*.c
+    compile_lib idf_stubs "$obj/stubs" "$STUBS"/link/*.c
+    touch "$obj/done"
+}
+rm -f "$OUT"/obj-*/done # C is compiled afresh by every run (seconds), once per variant
 
 WRAPS=()
 while read -r sym; do
@@ -92,21 +110,25 @@ TRIPLE=riscv32imafc-unknown-none-elf
 rc=0
 for prof in "${PROFILES[@]}"; do
     case "$prof" in
-        all)  features=(); budget=(--code-max 102400 --ram-max 65536); main_defs=(-DSIZE_SERVICES)
-              includes="IPv4+IPv6, DHCP, DNS, BSD+esp_netif shim, SNTP, PTP, L2 tap, native DNS/mcast" ;;
-        core) features=(); budget=(); main_defs=()
-              includes="IPv4+IPv6, DHCP, DNS, BSD+esp_netif shim; no SNTP/PTP/L2 tap API" ;;
-        ipv4) features=(--no-default-features --features panic-handler); budget=(--code-max 61440); main_defs=()
-              includes="IPv4 only, DHCP, DNS, BSD+esp_netif shim; no SNTP/PTP/L2 tap API" ;;
+        all)  features=(); budget=(--code-max 102400 --ram-max 65536); main_defs=(-DSIZE_SERVICES); variant=dual
+              includes="IPv4+IPv6, DHCP, DNS, BSD+esp_netif shim, SNTP, PTP, mDNS, L2 tap, ping, native DNS/mcast" ;;
+        core) features=(); budget=(); main_defs=(); variant=dual
+              includes="IPv4+IPv6, DHCP, DNS, BSD+esp_netif shim; no SNTP/PTP/mDNS/L2 tap API" ;;
+        ipv4) features=(--no-default-features --features panic-handler); budget=(--code-max 61440); main_defs=(); variant=ipv4
+              includes="IPv4 only, DHCP, DNS, BSD+esp_netif shim; no SNTP/PTP/mDNS/L2 tap API" ;;
         *) echo "size.sh: unknown profile $prof" >&2; exit 2 ;;
     esac
+    (compile_variant "$variant") # subshell: the ipv4 variant's include path stays its own
+    OBJ="$OUT/obj-$variant"
     tdir="$OUT/cargo-${prof/core/all}" # same glue features as "all"
     echo "size: Rust glue ($prof), /usr/bin/cargo -Zbuild-std=core --target $TRIPLE, opt-level s"
     (cd "$GLUE" && "${RUST_ENV[@]}" /usr/bin/cargo build --release --locked -q -Zbuild-std=core \
         --target "$TRIPLE" --target-dir "$tdir" "${features[@]}" 2>&1 | grep -v "relax\|^\s*$" >&2 || true)
     glue_lib="$tdir/$TRIPLE/release/libesp_smoltcp_glue.a"
     elf="$OUT/size-$prof.elf"
-    "$CC" "${CFLAGS[@]}" "${INC[@]}" "${main_defs[@]}" -o "$elf" "$STUBS/link/size_main.c" \
+    inc=("${INC[@]}")
+    [ "$variant" = ipv4 ] && inc=(-I"$STUBS/ipv4_only" "${INC[@]}")
+    "$CC" "${CFLAGS[@]}" "${inc[@]}" "${main_defs[@]}" -o "$elf" "$STUBS/link/size_main.c" \
         -Wl,--gc-sections -Wl,-Map="$OUT/size-$prof.map" "${WRAPS[@]}" \
         -Wl,--defsym=__flash=0x40000000 -Wl,--defsym=__flash_size=0x1000000 \
         -Wl,--defsym=__ram=0x4ff00000 -Wl,--defsym=__ram_size=0x100000 -Wl,--defsym=__stack_size=0x2000 \

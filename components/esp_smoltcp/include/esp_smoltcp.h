@@ -104,7 +104,8 @@ typedef enum {
 /**
  * Wait until the interface has the address(es) `what` asks for.
  * @return ESP_OK (also at once when already there); ESP_ERR_TIMEOUT;
- *         ESP_ERR_INVALID_ARG (unknown iface or `what`); ESP_ERR_INVALID_STATE (nothing attached).
+ *         ESP_ERR_INVALID_ARG (unknown iface or `what`); ESP_ERR_INVALID_STATE (nothing attached);
+ *         ESP_ERR_NOT_SUPPORTED (IPV6_GLOBAL or BOTH in an IPv4-only build, Kconfig ESP_SMOLTCP_IPV6=n).
  */
 esp_err_t esp_smoltcp_wait_for_ip_kind(esp_smoltcp_iface_t iface, esp_smoltcp_ip_wait_t what, uint32_t timeout_ms);
 
@@ -153,7 +154,10 @@ typedef struct {
     uint8_t dns[3][16];
 } esp_smoltcp_ip6_info_t;
 
-/** @return ESP_OK; ESP_ERR_INVALID_ARG; ESP_ERR_INVALID_STATE (nothing attached). */
+/**
+ * @return ESP_OK; ESP_ERR_INVALID_ARG; ESP_ERR_INVALID_STATE (nothing attached);
+ *         ESP_ERR_NOT_SUPPORTED (IPv4-only build, Kconfig ESP_SMOLTCP_IPV6=n).
+ */
 esp_err_t esp_smoltcp_get_ip6_info(esp_smoltcp_iface_t iface, esp_smoltcp_ip6_info_t *out);
 
 /**

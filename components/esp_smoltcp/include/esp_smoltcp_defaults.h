@@ -29,13 +29,14 @@
 
 /* ---- IPv6 ------------------------------------------------------------------ */
 /* SLAAC and DHCPv6 are done in C by the runtime (smoltcp's own SLAAC stays off: it spins,
- * docs/architecture.md "Workarounds"). On by default; Kconfig can turn them off. */
-#if defined(ESP_PLATFORM) && !defined(CONFIG_ESP_SMOLTCP_IPV6_SLAAC)
+ * docs/architecture.md "Workarounds"). On by default; Kconfig can turn them off, and both
+ * are off without ESP_SMOLTCP_IPV6 (an IPv4-only build links src/core/ipv4_only/ip6_off.c). */
+#if defined(ESP_PLATFORM) && !(defined(CONFIG_ESP_SMOLTCP_IPV6) && defined(CONFIG_ESP_SMOLTCP_IPV6_SLAAC))
 #define ESP_SMOLTCP_DEFAULT_IPV6_SLAAC false
 #else
 #define ESP_SMOLTCP_DEFAULT_IPV6_SLAAC true
 #endif
-#if defined(ESP_PLATFORM) && !defined(CONFIG_ESP_SMOLTCP_IPV6_DHCPV6)
+#if defined(ESP_PLATFORM) && !(defined(CONFIG_ESP_SMOLTCP_IPV6) && defined(CONFIG_ESP_SMOLTCP_IPV6_DHCPV6))
 #define ESP_SMOLTCP_DEFAULT_IPV6_DHCP6 false
 #else
 #define ESP_SMOLTCP_DEFAULT_IPV6_DHCP6 true

@@ -48,7 +48,8 @@ typedef struct {
  * @return ESP_OK when at least one reply came back; ESP_ERR_TIMEOUT when none did;
  *         ESP_ERR_INVALID_ARG (bad family, count 0, data_size < 8 or > 1400);
  *         ESP_ERR_INVALID_STATE (stack not attached); ESP_ERR_NO_MEM (no socket);
- *         ESP_FAIL (no route to the target).
+ *         ESP_FAIL (no route to the target); ESP_ERR_NOT_SUPPORTED (an IPv6 target in
+ *         an IPv4-only build, Kconfig ESP_SMOLTCP_IPV6=n).
  */
 esp_err_t esp_smoltcp_ping(const esp_smoltcp_ping_config_t *cfg, esp_smoltcp_ping_result_t *out);
 

@@ -74,7 +74,7 @@ typedef struct {
     uint16_t max_sockets;      /* TCP + UDP + ICMP sockets the engine can hold */
     bool rx_checksums_verified; /* the runtime verified RX checksums: skip them */
     bool tx_checksums_by_runtime; /* leave TX checksums to the runtime's tx function */
-    bool ipv6_slaac;           /* form SLAAC addresses from router adverts */
+    bool ipv6_slaac;           /* smoltcp's SLAAC; only with the glue feature smoltcp-slaac (tests) */
     uint64_t random_seed;      /* ISNs and IPv4 ids; different each boot */
 } esg_config_t;
 

@@ -158,7 +158,7 @@ pub unsafe extern "C" fn esg_engine_init(
     let mut dev = Dev::new(*ops, cfg.mtu as usize, cfg.rx_checksums_verified, cfg.tx_checksums_by_runtime);
     let mut icfg = Config::new(HardwareAddress::Ethernet(mac));
     icfg.random_seed = cfg.random_seed;
-    #[cfg(feature = "ipv6")]
+    #[cfg(feature = "smoltcp-slaac")]
     {
         icfg.slaac = cfg.ipv6_slaac;
     }

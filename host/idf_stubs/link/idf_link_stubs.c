@@ -21,6 +21,7 @@
 #include "freertos/task.h"
 #include "pthread.h"
 #include <fcntl.h>
+#include <stdio.h>
 #include <time.h>
 
 int64_t esp_timer_get_time(void) { return 0; }
@@ -121,3 +122,12 @@ void _exit(int code)
 }
 int getpid(void) { return 1; }
 int kill(int pid, int sig) { (void)pid, (void)sig; return -1; }
+
+/* picolibc's printf() writes to the app's stdout (IDF: newlib's, over VFS); esp_smoltcp_ping prints. */
+static int stub_putc(char c, FILE *f)
+{
+    (void)c, (void)f;
+    return 0;
+}
+static FILE stub_stdout = FDEV_SETUP_STREAM(stub_putc, NULL, NULL, _FDEV_SETUP_WRITE);
+FILE *const stdout = &stub_stdout;

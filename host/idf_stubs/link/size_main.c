@@ -4,19 +4,24 @@
  * the esp_eth netdev, every wrapped lwip_* / esp_netif_* function, the VFS
  * registration — so --gc-sections keeps exactly what a real app can use.
  * SIZE_SERVICES (scripts/size.sh profile "all"): also every optional service
- * an app can turn on — SNTP, PTP (Kconfig ESP_SMOLTCP_PTP), the L2 tap, the
- * native DNS and multicast calls, the IPv4 callback and the pool API a custom
- * netdev driver uses. Add new services (mDNS) here and in size.sh.
+ * an app can turn on — SNTP, PTP (Kconfig ESP_SMOLTCP_PTP), mDNS/DNS-SD
+ * (Kconfig ESP_SMOLTCP_MDNS), the L2 tap, ping, the native DNS and multicast
+ * calls, the IPv4 callback and the pool API a custom netdev driver uses. A new
+ * public function goes here (or above, when every app reaches it) and in
+ * size.sh's profile text: what main() does not call is not counted.
  */
 #include <stdint.h>
 
 #include "esp_netif.h"
 #include "esp_smoltcp.h"
+#include "esp_smoltcp_addrs.h"
 #include "esp_smoltcp_dns.h"
 #include "esp_smoltcp_eth.h"
 #include "esp_smoltcp_l2tap.h"
 #include "esp_smoltcp_mcast.h"
+#include "esp_smoltcp_mdns.h"
 #include "esp_smoltcp_netdev.h"
+#include "esp_smoltcp_ping.h"
 #include "esp_smoltcp_ptp.h"
 #include "esp_smoltcp_sntp.h"
 #include "esp_smoltcp_sock.h"
@@ -60,6 +65,9 @@ int main(void)
     int herr;
     esp_smoltcp_stats_t st;
     esp_smoltcp_ip4_info_t ip;
+    esp_smoltcp_ip6_info_t ip6;
+    esp_smoltcp_ip_addr_t addrs[4];
+    size_t naddrs;
     esp_smoltcp_eth_stats_t es;
     esp_netif_ip_info_t ni;
     uint8_t mac[6];
@@ -68,6 +76,8 @@ int main(void)
     USE(esp_smoltcp_attach_eth((esp_eth_handle_t)buf));
     USE(esp_smoltcp_wait_for_ip(ESP_SMOLTCP_IFACE_ETH, 1000));
     USE(esp_smoltcp_get_ip4_info(ESP_SMOLTCP_IFACE_ETH, &ip));
+    USE(esp_smoltcp_get_ip6_info(ESP_SMOLTCP_IFACE_ETH, &ip6));
+    USE(esp_smoltcp_get_ip_addrs(ESP_SMOLTCP_IFACE_ETH, ESP_SMOLTCP_AF_UNSPEC, addrs, 4, &naddrs));
     USE(esp_smoltcp_get_stats(ESP_SMOLTCP_IFACE_ETH, &st));
     USE(esp_smoltcp_eth_get_stats(&es));
 
@@ -161,6 +171,18 @@ int main(void)
     USE(esp_smoltcp_mcast_users(ESP_SMOLTCP_IFACE_ETH, AF_INET, mac));
     USE(esp_smoltcp_mcast_leave(ESP_SMOLTCP_IFACE_ETH, AF_INET, mac));
     USE(esp_smoltcp_mcast_is_multicast(AF_INET, mac));
+    esp_smoltcp_dns_set_local_resolver(esp_smoltcp_mdns_resolve_host);
+    static const esp_smoltcp_mdns_txt_item_t txt[] = {{"path", "/"}};
+    esp_smoltcp_mdns_info_t mi;
+    USE(esp_smoltcp_mdns_init("dut"));
+    USE(esp_smoltcp_mdns_service_add("web", "_http", "_tcp", 80, txt, 1));
+    USE(esp_smoltcp_mdns_get_info(&mi));
+    USE(esp_smoltcp_mdns_resolve_host("peer.local", AF_INET, &ep, 1, 1000));
+    USE(esp_smoltcp_mdns_service_remove("_http", "_tcp"));
+    USE(esp_smoltcp_mdns_free());
+    static const esp_smoltcp_ping_config_t ping_cfg = ESP_SMOLTCP_PING_DEFAULT_CONFIG();
+    esp_smoltcp_ping_result_t pr;
+    USE(esp_smoltcp_ping(&ping_cfg, &pr));
     USE(esp_smoltcp_set_ip4_callback((esp_smoltcp_ip4_cb_t)(uintptr_t)sink, 0));
     size_t rxsz = 0;
     uint8_t *rxb = esp_smoltcp_rx_buffer_alloc(&rxsz);

@@ -128,6 +128,11 @@ static void send_defending_na(const uint8_t target[16])
 
 /* ---- state ------------------------------------------------------------------- */
 
+bool ip6_supported(void)
+{
+    return true;
+}
+
 void ip6_start(uint64_t now)
 {
     memset(&s, 0, sizeof(s));

@@ -9,6 +9,11 @@
  * Discipline: ip6_rx_snoop() runs inside esg_poll() (from the netdev RX
  * callback) and only records; everything that touches the engine runs in
  * ip6_after_poll(), in the poll task with the core lock held.
+ *
+ * This header, ip6_dhcp6.h and ip6_nd.h are the runtime's whole view of the
+ * IPv6-only sources src/core/ip6_*.c; an IPv4-only build (Kconfig
+ * ESP_SMOLTCP_IPV6=n) links ipv4_only/ip6_off.c in their place, which
+ * implements every function here with nothing behind it.
  */
 #pragma once
 
@@ -20,6 +25,8 @@
 
 #define IP6_MAX_RDNSS 3
 
+/** false in an IPv4-only build (ip6_off.c): public calls asking for IPv6 return ESP_ERR_NOT_SUPPORTED. */
+bool ip6_supported(void);
 /** Start router discovery (attach, core lock held or poll task not yet running). */
 void ip6_start(uint64_t now_us);
 /** Look at a received frame (inside esg_poll); records ND messages for ip6_after_poll. */

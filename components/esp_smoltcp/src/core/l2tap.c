@@ -112,6 +112,9 @@ static bool ensure_lock(void)
     }
     bool ok = tap_lock() != NULL;
     rt_unlock();
+    if (ok) {
+        rt_hook_l2tap(l2tap_input); /* from now on the frame path offers every frame */
+    }
     return ok;
 }
 

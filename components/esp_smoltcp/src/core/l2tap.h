@@ -13,5 +13,7 @@
  * receive timestamp) to every tap of that type, releases the frame and
  * returns true: the engine never sees it. Otherwise returns false and the
  * frame goes on to the frame checks. One atomic load when no tap is open.
+ * The frame path calls it through rt_hook_l2tap(), installed at the first
+ * open (or set_ts_hooks): images without the L2 tap API do not link it.
  */
 bool l2tap_input(const frame_t *f);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "ip6_nd.h"
+#include "ip6_slaac.h"
 #include "os.h"
 
 #define MAX_DATA 1400
@@ -43,6 +44,11 @@ static uint64_t isqrt(uint64_t v)
     return r;
 }
 
+/* Microseconds as ping(8)'s "%.3f" milliseconds, in integers: a double division here pulled
+ * the soft-float double routines (1.8 KB) into the image of a single-float core. */
+#define MS_FMT "%u.%03u"
+#define MS_ARG(us) (unsigned)((us) / 1000), (unsigned)((us) % 1000)
+
 static void fmt_addr(const esp_smoltcp_endpoint_t *ep, char *buf)
 {
     if (ep->family == ESP_SMOLTCP_AF_INET) {
@@ -57,6 +63,9 @@ esp_err_t esp_smoltcp_ping(const esp_smoltcp_ping_config_t *cfg, esp_smoltcp_pin
     if (!cfg || cfg->count == 0 || cfg->data_size < 8 || cfg->data_size > MAX_DATA ||
         (cfg->target.family != ESP_SMOLTCP_AF_INET && cfg->target.family != ESP_SMOLTCP_AF_INET6)) {
         return ESP_ERR_INVALID_ARG;
+    }
+    if (cfg->target.family == ESP_SMOLTCP_AF_INET6 && !ip6_supported()) {
+        return ESP_ERR_NOT_SUPPORTED;
     }
     int h = esp_smoltcp_sock_open(ESP_SMOLTCP_SOCK_ICMP, NULL);
     if (h == -ENETDOWN) {
@@ -143,7 +152,7 @@ esp_err_t esp_smoltcp_ping(const esp_smoltcp_ping_config_t *cfg, esp_smoltcp_pin
                 r.rtt_max_us = (uint32_t)rtt;
             }
             if (!cfg->quiet) {
-                printf("%u bytes from %s: icmp_seq=%u time=%.3f ms\n", (unsigned)full, who, rseq, (double)rtt / 1000.0);
+                printf("%u bytes from %s: icmp_seq=%u time=" MS_FMT " ms\n", (unsigned)full, who, rseq, MS_ARG(rtt));
             }
         }
     }
@@ -158,8 +167,8 @@ esp_err_t esp_smoltcp_ping(const esp_smoltcp_ping_config_t *cfg, esp_smoltcp_pin
            (unsigned)r.received, (unsigned)(r.transmitted ? (r.transmitted - r.received) * 100 / r.transmitted : 0),
            (unsigned)r.total_ms);
     if (r.received) {
-        printf("rtt min/avg/max/mdev = %.3f/%.3f/%.3f/%.3f ms\n", r.rtt_min_us / 1000.0, r.rtt_avg_us / 1000.0,
-               r.rtt_max_us / 1000.0, r.rtt_mdev_us / 1000.0);
+        printf("rtt min/avg/max/mdev = " MS_FMT "/" MS_FMT "/" MS_FMT "/" MS_FMT " ms\n", MS_ARG(r.rtt_min_us),
+               MS_ARG(r.rtt_avg_us), MS_ARG(r.rtt_max_us), MS_ARG(r.rtt_mdev_us));
     }
     free(req);
     free(rep);

@@ -12,8 +12,6 @@
 #include "ip6_dhcp6.h"
 #include "ip6_slaac.h"
 #include "ip_config.h"
-#include "l2tap.h"
-#include "udp_stamp.h"
 #include "loopback.h"
 #include "tx_checksum.h"
 #include "runtime.h"
@@ -26,6 +24,24 @@ static const char *TAG = "esp_smoltcp";
 #define DHCP_RX_LEN 1472
 
 runtime_t rt;
+
+/* Outside rt: the services' state outlives esp_smoltcp_deinit(), so do their hooks. */
+static struct {
+    _Atomic(rt_rx_tap_hook_t) l2tap;
+    _Atomic(rt_rx_stamp_hook_t) stamp_rx;
+    _Atomic(rt_tx_stamp_hook_t) stamp_tx;
+} hooks;
+
+void rt_hook_l2tap(rt_rx_tap_hook_t rx)
+{
+    atomic_store_explicit(&hooks.l2tap, rx, memory_order_release);
+}
+
+void rt_hook_udp_stamp(rt_rx_stamp_hook_t rx, rt_tx_stamp_hook_t tx)
+{
+    atomic_store_explicit(&hooks.stamp_rx, rx, memory_order_release);
+    atomic_store_explicit(&hooks.stamp_tx, tx, memory_order_release);
+}
 
 void rt_lock(void)
 {
@@ -76,10 +92,14 @@ static void count_drop(frame_check_result_t reason)
 
 static void input_frame(const frame_t *f)
 {
-    if (l2tap_input(f)) {
+    rt_rx_tap_hook_t tap = atomic_load_explicit(&hooks.l2tap, memory_order_acquire);
+    if (tap && tap(f)) {
         return; /* a tapped EtherType (never IP): copied to its taps and released */
     }
-    udp_stamp_rx(f); /* PTP over UDP: stamps of watched datagrams (one atomic load otherwise) */
+    rt_rx_stamp_hook_t stamp = atomic_load_explicit(&hooks.stamp_rx, memory_order_acquire);
+    if (stamp) {
+        stamp(f); /* PTP over UDP: stamps of watched datagrams (one atomic load otherwise) */
+    }
     frame_check_result_t r = frame_check(f->buf, f->len, !rt.dev->rx_checksums_verified);
     if (r != FRAME_OK) {
         count_drop(r);
@@ -186,7 +206,10 @@ static int dev_tx(void *ctx, uint8_t *frame, size_t len)
     if (mcast_loop) {
         loopback_copy(frame, len); /* IP_MULTICAST_LOOP: our own members of the group get it too */
     }
-    udp_stamp_tx(frame, len);
+    rt_tx_stamp_hook_t stamp = atomic_load_explicit(&hooks.stamp_tx, memory_order_acquire);
+    if (stamp) {
+        stamp(frame, len);
+    }
     esp_err_t err = rt.dev->transmit(rt.dev, frame, len);
     if (err != ESP_OK) {
         atomic_fetch_add_explicit(&rt.c.tx_failures, 1, memory_order_relaxed);
@@ -527,6 +550,9 @@ esp_err_t esp_smoltcp_wait_for_ip_kind(esp_smoltcp_iface_t iface, esp_smoltcp_ip
     if (iface != ESP_SMOLTCP_IFACE_ETH) {
         return ESP_ERR_INVALID_ARG;
     }
+    if (!ip6_supported() && (what == ESP_SMOLTCP_WAIT_IPV6_GLOBAL || what == ESP_SMOLTCP_WAIT_BOTH)) {
+        return ESP_ERR_NOT_SUPPORTED; /* IPv4-only build: it would only ever time out */
+    }
     if (!rt.attached) {
         return ESP_ERR_INVALID_STATE;
     }
@@ -587,6 +613,9 @@ esp_err_t esp_smoltcp_get_ip6_info(esp_smoltcp_iface_t iface, esp_smoltcp_ip6_in
 {
     if (iface != ESP_SMOLTCP_IFACE_ETH || !out) {
         return ESP_ERR_INVALID_ARG;
+    }
+    if (!ip6_supported()) {
+        return ESP_ERR_NOT_SUPPORTED;
     }
     if (!rt.attached) {
         return ESP_ERR_INVALID_STATE;

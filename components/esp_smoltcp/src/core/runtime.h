@@ -158,5 +158,19 @@ void dns_rebuild_servers(void);
 /** Send a whole Ethernet frame from the poll task (checksums filled here); 0 or -1. */
 int rt_transmit(uint8_t *frame, size_t len);
 
+/*
+ * Frame hooks of optional services, installed by the service at its first use
+ * (any thread) and kept for the process, as the services' own state is. The
+ * frame path calls them through these pointers, so an image that never opens
+ * an L2 tap or watches PTP-over-UDP stamps does not link their frame code.
+ */
+typedef bool (*rt_rx_tap_hook_t)(const frame_t *f);        /* true: the frame was taken */
+typedef void (*rt_rx_stamp_hook_t)(const frame_t *f);
+typedef void (*rt_tx_stamp_hook_t)(const uint8_t *frame, size_t len);
+/** L2 tap (l2tap.c): sees every received frame first. */
+void rt_hook_l2tap(rt_rx_tap_hook_t rx);
+/** UDP datagram stamps (udp_stamp.c): sees every received and sent frame. */
+void rt_hook_udp_stamp(rt_rx_stamp_hook_t rx, rt_tx_stamp_hook_t tx);
+
 /** Translate a glue error to a negative errno (sock.c). */
 int sock_errno_from_glue(int esg_err);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "os.h"
+#include "runtime.h"
 
 #define RX_SLOTS 16
 #define TX_SLOTS 4
@@ -35,6 +36,7 @@ esp_err_t udp_stamp_watch(uint16_t port)
             os_mutex_destroy(m);
         }
     }
+    rt_hook_udp_stamp(udp_stamp_rx, udp_stamp_tx); /* from now on the frame path shows every frame */
     os_mutex_lock(atomic_load(&us.lock));
     esp_err_t err = ESP_OK;
     if (port != 0 && atomic_load(&us.port) != 0 && atomic_load(&us.port) != port) {

@@ -20,7 +20,11 @@
 
 #define UDP_STAMP_KEY_LEN 34u /* bytes of UDP payload compared: a whole PTP header */
 
-/** Watch port (0: stop). ESP_OK; ESP_ERR_NO_MEM; ESP_ERR_INVALID_STATE (another port is watched). */
+/**
+ * Watch port (0: stop). The first call installs udp_stamp_rx/_tx as the frame
+ * path's hooks (rt_hook_udp_stamp): images without PTP over UDP do not link them.
+ * ESP_OK; ESP_ERR_NO_MEM; ESP_ERR_INVALID_STATE (another port is watched).
+ */
 esp_err_t udp_stamp_watch(uint16_t port);
 
 /** RX context: stamp the frame when it is UDP/IPv4 to the watched port. One atomic load otherwise. */
