@@ -76,19 +76,24 @@ test-interop: build
 test-fuzz: fuzz-smoke
 	$(PYTHON) -m pytest -q fuzz
 
-test: test-glue test-unit test-e2e test-diff test-interop test-conformance test-robust test-fuzz test-asan test-tsan check-idf-ports
+test: test-glue test-unit test-e2e test-diff test-interop test-conformance test-robust test-fuzz test-asan test-tsan check-idf-ports size-report
 	@echo "make test: all suites passed"
 
 clean:
 	rm -rf build components/esp_smoltcp_glue/target
 
 # ---- ESP-IDF packaging (issue 6) ------------------------------------------------------
-.PHONY: size check-idf-ports idf-linux
+.PHONY: size size-report check-idf-ports idf-linux
 
 # rv32imafc (ESP32-P4 ABI) cross-build of all three components into one image;
 # code/data/bss per component and the budget (non-zero exit when over).
 size:
 	scripts/size.sh
+
+# The same build and report in `make test`: a build or link error fails, an over-budget
+# profile is reported (the budget is not met yet: docs/configuration.md "Code size").
+size-report:
+	SIZE_REPORT_ONLY=1 scripts/size.sh
 
 # Target ports (FreeRTOS, esp_eth, shim port/idf) compile against host/idf_stubs
 # (and real IDF headers with IDF_PATH); idf_component.yml + Kconfig validated.

@@ -21,6 +21,8 @@
 # picolibc, libgcc and host/idf_stubs/link (IDF's own code in a real image).
 #
 #   scripts/size.sh [--profile all|core|ipv4]... (default: all three)
+#   SIZE_REPORT_ONLY=1: print the budget verdicts but exit 0 when only a budget is
+#   over (make size-report, run by make test); build errors still fail.
 #
 # Experiments (docs/configuration.md "Code size" lists what each measured):
 #   SIZE_LTO=false|thin|fat (default: Cargo.toml's, fat), SIZE_OPT_LEVEL=s|z,
@@ -108,6 +110,7 @@ RUST_ENV=(env -u RUSTUP_TOOLCHAIN RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1
           RUSTFLAGS="${SIZE_RUSTFLAGS:--Ctarget-feature=+relax}")
 TRIPLE=riscv32imafc-unknown-none-elf
 rc=0
+over=0
 for prof in "${PROFILES[@]}"; do
     case "$prof" in
         all)  features=(); budget=(--code-max 102400 --ram-max 65536); main_defs=(-DSIZE_SERVICES); variant=dual
@@ -135,6 +138,13 @@ for prof in "${PROFILES[@]}"; do
         -Wl,--start-group "$OBJ/esp_smoltcp/libesp_smoltcp.a" "$OBJ/services/libesp_smoltcp_services.a" "$OBJ/compat/libesp_smoltcp_lwip_compat.a" \
         "$glue_lib" "$OBJ/stubs/libidf_stubs.a" -Wl,--end-group
     python3 "$ROOT/scripts/size_report.py" --map "$OUT/size-$prof.map" --profile "$prof" --includes "$includes" "${budget[@]}" \
-        --json "$OUT/size-$prof.json" --elf "$elf" --top "${SIZE_TOP:-0}" || rc=1
+        --json "$OUT/size-$prof.json" --elf "$elf" --top "${SIZE_TOP:-0}" || { s=$?; [ "$s" -eq 3 ] && over=1 || rc=$s; }
 done
-exit $rc
+if [ "$rc" -ne 0 ]; then
+    exit "$rc"
+fi
+if [ "$over" = 1 ]; then
+    [ "${SIZE_REPORT_ONLY:-0}" = 1 ] && { echo "size: over budget (reported, not failed: SIZE_REPORT_ONLY=1)"; exit 0; }
+    exit 1
+fi
+exit 0

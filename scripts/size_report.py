@@ -12,6 +12,8 @@ import re
 import subprocess
 import sys
 
+OVER_BUDGET = 3  # exit status when a budget is exceeded (1 stays "the report itself failed")
+
 ROW = re.compile(r"^ (\S+)\s+0x([0-9a-f]+)\s+0x([0-9a-f]+)\s+(\S.*)$")
 HEAD = re.compile(r"^ (\S+)$")
 CONT = re.compile(r"^\s+0x([0-9a-f]+)\s+0x([0-9a-f]+)\s+(\S.*)$")
@@ -142,7 +144,7 @@ def main():
     if a.json:
         with open(a.json, "w", encoding="utf-8") as f:
             json.dump({"profile": a.profile, "includes": a.includes, "components": t, "code": code, "static_ram": ram, "ok": ok}, f, indent=1)
-    return 0 if ok else 1
+    return 0 if ok else OVER_BUDGET
 
 
 if __name__ == "__main__":
