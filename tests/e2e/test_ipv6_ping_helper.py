@@ -38,7 +38,11 @@ def check_output(lines, who, count, size=56):
         m = re.fullmatch(rf"{size + 8} bytes from {re.escape(who)}: icmp_seq=(\d+) time=(\d+\.\d{{3}}) ms", line)
         assert m, line
         seqs.append(int(m.group(1)))
-        assert 0 < float(m.group(2)) < 1000
+        # Below 2 s, not 1 s: a request waiting for ARP/NDP resolution is sent when it completes,
+        # and when the first exchange is lost (seen once in CI, at the start of a fresh bed) the
+        # stack asks again after 1 s, as Linux and lwIP do; the held requests then all read
+        # ~1000 ms minus their send offset. Anything slower is a real stall.
+        assert 0 < float(m.group(2)) < 2000, line
     assert seqs == list(range(1, count + 1)), lines
     assert lines[1 + count] == f"--- {who} ping statistics ---", lines
     assert re.fullmatch(rf"{count} packets transmitted, {count} received, 0% packet loss, time \d+ms",
