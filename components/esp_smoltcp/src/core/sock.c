@@ -1463,20 +1463,26 @@ int esp_smoltcp_sock_pending(int h)
     return rc;
 }
 
+/* Applies a TCP option to the socket and, for a listener, to every backlog slot (core lock held). */
+static void tcp_option_locked(const sock_rec_t *r, int (*set)(esg_engine_t *, int, uint32_t), uint32_t value)
+{
+    if (r->eng_id >= 0) {
+        set(rt.eng, r->eng_id, value);
+    }
+    for (int i = 0; i < r->backlog; i++) {
+        if (r->listen_ids[i] >= 0) {
+            set(rt.eng, r->listen_ids[i], value);
+        }
+    }
+}
+
 static int tcp_option(int h, int (*set)(esg_engine_t *, int, uint32_t), uint32_t value)
 {
     int rc;
     rt_lock();
     sock_rec_t *r = rec_for_option(h, ESP_SMOLTCP_SOCK_TCP, &rc);
     if (r) {
-        if (r->eng_id >= 0) {
-            set(rt.eng, r->eng_id, value);
-        }
-        for (int i = 0; i < r->backlog; i++) {
-            if (r->listen_ids[i] >= 0) {
-                set(rt.eng, r->listen_ids[i], value);
-            }
-        }
+        tcp_option_locked(r, set, value);
     }
     rt_unlock();
     return rc;
@@ -1494,15 +1500,15 @@ static int set_hop(esg_engine_t *e, int id, uint32_t v)
 
 int esp_smoltcp_sock_set_nodelay(int h, bool nodelay)
 {
-    int rc = tcp_option(h, set_nodelay, nodelay);
-    if (rc == 0) {
-        rt_lock();
-        sock_rec_t *r = rec_of(h);
-        if (r) {
-            r->nodelay = nodelay;
-        }
-        rt_unlock();
+    /* One lock for engine and record: concurrent setters cannot leave them disagreeing. */
+    int rc;
+    rt_lock();
+    sock_rec_t *r = rec_for_option(h, ESP_SMOLTCP_SOCK_TCP, &rc);
+    if (r) {
+        tcp_option_locked(r, set_nodelay, nodelay);
+        r->nodelay = nodelay;
     }
+    rt_unlock();
     return rc;
 }
 
