@@ -204,6 +204,8 @@ typedef struct {
     uint64_t polls;                    /* engine polls */
     uint64_t poll_wakeups;             /* poll task woken before its deadline */
     uint64_t inline_polls;             /* polls run by a TCP_NODELAY sender (first data on an idle connection) */
+    uint32_t link_changes;             /* link up/down reports of the netdev (esp_smoltcp_netdev_link_changed) */
+    bool link_up;                      /* as last reported; up until the netdev says otherwise */
 } esp_smoltcp_stats_t;
 
 /** @return ESP_OK; ESP_ERR_INVALID_ARG; ESP_ERR_INVALID_STATE. */

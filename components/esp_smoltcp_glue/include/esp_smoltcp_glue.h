@@ -171,6 +171,12 @@ typedef struct {
 int esg_dhcp_start(esg_engine_t *eng, uint8_t *rx_buf, size_t rx_len);
 void esg_dhcp_stop(esg_engine_t *eng);
 /**
+ * Restart discovery, e.g. when the link comes back up (it may be another
+ * network). A bound client reports DECONFIGURED at the next esg_dhcp_poll().
+ * No-op when the client is stopped.
+ */
+void esg_dhcp_reset(esg_engine_t *eng);
+/**
  * Fetch the client's latest event after esg_poll(). On CONFIGURED, *lease
  * holds it; the caller applies address, route and DNS.
  */

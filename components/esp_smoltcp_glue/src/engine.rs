@@ -453,6 +453,17 @@ pub unsafe extern "C" fn esg_dhcp_stop(eng: *mut Engine) {
     }
 }
 
+/// Restart discovery (link back up: the network may be another one). A bound
+/// client reports DECONFIGURED at the next esg_dhcp_poll(). No-op when stopped.
+#[no_mangle]
+pub unsafe extern "C" fn esg_dhcp_reset(eng: *mut Engine) {
+    if let Ok(e) = engine(eng) {
+        if let Some(h) = e.dhcp {
+            e.sockets.get_mut::<dhcpv4::Socket>(h).reset();
+        }
+    }
+}
+
 #[no_mangle]
 pub unsafe extern "C" fn esg_dhcp_poll(eng: *mut Engine, lease: *mut EsgDhcpLease) -> i32 {
     let Ok(e) = engine(eng) else {

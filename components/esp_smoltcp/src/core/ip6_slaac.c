@@ -145,6 +145,14 @@ void ip6_start(uint64_t now)
     s.rs_next = now + os_random_u64() % RS_MAX_DELAY_US; /* RFC 4861 §6.3.7 random delay */
 }
 
+void ip6_link_up(uint64_t now)
+{
+    if (s.running) {
+        s.rs_sent = 0;
+        s.rs_next = now + os_random_u64() % RS_MAX_DELAY_US;
+    }
+}
+
 void ip6_stop(void)
 {
     memset(&s, 0, sizeof(s));

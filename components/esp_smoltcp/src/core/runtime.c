@@ -160,7 +160,29 @@ void esp_smoltcp_netdev_input(uint8_t *buf, size_t len, void (*release)(void *ct
 void esp_smoltcp_netdev_link_changed(bool up)
 {
     ESP_LOGI(TAG, "link %s", up ? "up" : "down");
+    atomic_fetch_add_explicit(&rt.c.link_changes, 1, memory_order_relaxed);
+    atomic_store(&rt.link_down, !up);
+    if (up) {
+        atomic_fetch_add(&rt.link_ups, 1); /* counted, so a quick down-up is not missed */
+    }
     rt_kick();
+}
+
+/* The link came (back) up: the cable may now be in another network. As lwIP does, ask again at
+ * once instead of waiting for lease or router timers: DHCP restarts discovery (a bound lease is
+ * dropped and re-acquired), IPv6 solicits routers again. Addresses from a static configuration and
+ * sockets stay. Core lock held. */
+static void follow_link(uint64_t now)
+{
+    uint32_t ups = (uint32_t)atomic_load(&rt.link_ups);
+    if (ups == rt.link_ups_done) {
+        return;
+    }
+    rt.link_ups_done = ups;
+    if (rt.cfg.ipv4_mode == ESP_SMOLTCP_IPV4_DHCP) {
+        esg_dhcp_reset(rt.eng);
+    }
+    ip6_link_up(now);
 }
 
 static bool dev_rx_next(void *ctx, const uint8_t **frame, size_t *len, uintptr_t *cookie)
@@ -282,7 +304,8 @@ static void poll_dhcp(void)
     if (ev == ESG_DHCP_EVENT_CONFIGURED && !lease_applied(&lease)) {
         apply_ip4(lease.addr, lease.prefix, lease.has_router ? lease.router : NULL, lease.dns_count,
                   lease.dns, lease.ntp_count, lease.ntp);
-    } else if (ev == ESG_DHCP_EVENT_DECONFIGURED) {
+    } else if (ev == ESG_DHCP_EVENT_DECONFIGURED && rt.ip4.has_addr) {
+        /* (smoltcp also says DECONFIGURED at its first poll, with no lease yet: nothing to undo) */
         ESP_LOGW(TAG, "dhcp lease lost");
         esg_iface_clear_addrs(rt.eng, ESG_AF_INET);
         esg_iface_add_addr(rt.eng, ESG_AF_INET, loopback_addr, LOOPBACK_PREFIX);
@@ -300,6 +323,7 @@ static void poll_dhcp(void)
  * next one is due (ESG_POLL_NEVER, or 0 when frames are waiting). */
 static uint64_t poll_once(uint64_t now)
 {
+    follow_link(now);
     uint64_t delay = esg_poll(rt.eng, now);
     rt.c.polls++;
     poll_dhcp();
@@ -680,6 +704,8 @@ esp_err_t esp_smoltcp_get_stats(esp_smoltcp_iface_t iface, esp_smoltcp_stats_t *
     out->polls = rt.c.polls;
     out->poll_wakeups = rt.c.poll_wakeups;
     out->inline_polls = rt.c.inline_polls;
+    out->link_changes = (uint32_t)atomic_load(&rt.c.link_changes);
+    out->link_up = !atomic_load(&rt.link_down);
     rt_unlock();
     return ESP_OK;
 }

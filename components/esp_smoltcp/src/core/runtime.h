@@ -68,6 +68,7 @@ typedef struct {
     uint64_t tcp_opened, tcp_closed_by_peer, tcp_aborted, tcp_linger_aborts;
     uint64_t polls, poll_wakeups, inline_polls;
     uint32_t sockets_open, sockets_high_water;
+    atomic_uint_fast32_t link_changes; /* link up/down reports from the netdev */
 } rt_counters_t;
 
 /* One multicast group and how many users want it (mcast.c). */
@@ -87,6 +88,9 @@ typedef struct {
     os_thread_t *poll_thread;
     uint64_t poll_task_wake_us;    /* when the waiting poll task wakes on its own (UINT64_MAX: never) */
     esp_smoltcp_netdev_t *dev;     /* not locked: set before the poll task starts */
+    atomic_bool link_down;         /* last report of the netdev (up until it says otherwise) */
+    atomic_uint_fast32_t link_ups; /* up reports so far; the poll task acts on each new one */
+    uint32_t link_ups_done;        /* up reports the poll task has acted on (core lock) */
     uint8_t mac[6];
     frame_pool_t *rx_pool;         /* thread-safe on its own */
     frame_queue_t *rx_queue;       /* thread-safe on its own */

@@ -49,6 +49,11 @@ void ip6_stop(void)
 {
 }
 
+void ip6_link_up(uint64_t now_us)
+{
+    (void)now_us;
+}
+
 bool ip6_has_global(void)
 {
     return false;
