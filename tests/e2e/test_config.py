@@ -1,5 +1,6 @@
 """Address configuration of the demo: DHCP from dnsmasq, static, and a clean SIGTERM exit."""
 import ipaddress
+import re
 import time
 
 from e2e_helpers import STATIC_IP, DROP_REASONS, curl_download, get_stats, pattern_sha256
@@ -76,3 +77,56 @@ def test_sigterm_exits_zero_with_stats_line(demo):
     assert demo.stdout and demo.stdout[-1].startswith("stats: "), demo.output()
     st = demo.final_stats()
     assert st["tx_frames"] >= 2 and st["rx_frames"] >= 2
+
+
+def _wait_log(demo, regex: str, timeout: float) -> None:
+    """Waits for a line of the stack's log (the demo's stderr) matching regex."""
+    rx = re.compile(regex)
+    deadline = time.monotonic() + timeout
+    while not any(rx.search(line) for line in list(demo.stderr)):
+        assert time.monotonic() < deadline, f"no log line matching {regex!r}\n{demo.output()}"
+        time.sleep(0.05)
+
+
+def test_link_down_up_asks_dhcp_and_routers_again(bed, dnsmasq_for, start_demo):
+    """`ip link set tap0 down/up` is the host's cable out and in (the TAP netdev follows the TAP's
+    state as the esp_eth netdev follows ETHERNET_EVENT_DISCONNECTED/CONNECTED). After the link
+    comes back the stack must not wait for lease or router timers: it runs DHCP discovery again at
+    once and solicits routers, as lwIP does, and keeps serving."""
+    dm = dnsmasq_for(bed, extra_args=["--enable-ra", "--dhcp-range=2001:db8:1::,ra-only,64,2h"])
+    d = start_demo(bed, static=False)
+    deadline = time.monotonic() + 15
+    while True:  # an RA was taken: the start-up solicitations are over
+        st = get_stats(bed, host=d.ip)
+        if st["ipv6"]["router"]:
+            break
+        assert time.monotonic() < deadline, st["ipv6"]
+        time.sleep(0.2)
+    assert st["link_up"] is True and st["link_changes"] == 0, st
+    acks = dm.log().count("DHCPACK(vp)")
+    assert acks == 1, dm.log()
+
+    bed.dut(["ip", "link", "set", bed.tap_name, "down"])
+    _wait_log(d, r"esp_smoltcp: link down", 5)
+    # Frames sent while the TAP is down never reach the peer: this capture holds only what
+    # follows the link's return.
+    with bed.capture("(udp port 67) or (icmp6 and ip6[40] == 133)", name="link.pcap") as cap:
+        time.sleep(0.3)
+        bed.dut(["ip", "link", "set", bed.tap_name, "up"])
+        t_up = time.monotonic()
+        _wait_log(d, r"esp_smoltcp: link up", 5)
+        while dm.log().count("DHCPACK(vp)") == acks:
+            assert time.monotonic() - t_up < 10, dm.log()
+            time.sleep(0.05)
+        took = time.monotonic() - t_up
+        time.sleep(1.5)  # the solicitation waits a random 0-1 s (RFC 4861 §6.3.7)
+    assert took < 5, took  # the lease (1 h) would renew after 30 min
+    seen = bed.peer(["tcpdump", "-nn", "-v", "-r", cap.path], check=False).stdout
+    assert dm.log().count("DHCPDISCOVER(vp)") == 2, dm.log()  # discovery again, not a renewal
+    assert re.search(r"0\.0\.0\.0\.68 > 255\.255\.255\.255\.67", seen), seen
+    assert len(re.findall(r"ICMP6, router solicitation", seen)) >= 1, seen
+
+    st = get_stats(bed, host=d.ip)
+    assert st["link_up"] is True and st["link_changes"] == 2, st
+    res = curl_download(bed, 100_000, host=d.ip)
+    assert res["code"] == 200 and res["sha256"] == pattern_sha256(100_000)

@@ -10,6 +10,8 @@
 #include <fcntl.h>
 #include <linux/if.h>
 #include <linux/if_tun.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <poll.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -29,18 +31,56 @@ typedef struct {
     char ifname[IFNAMSIZ];
     int fd;
     int stop_pipe[2];          /* wakes the reader out of poll() */
+    int link_watch;            /* route netlink socket, -1 if none: "ip link set <tap> down" = cable out */
+    bool link_up;              /* last state reported (the reader's) */
     uint8_t mac[6];
     os_thread_t *reader;
     atomic_bool running;
     uint8_t discard[2048];     /* where a frame goes when the pool is empty */
 } tap_dev_t;
 
+/* The host's link: the TAP's administrative state. Reports each change of it (or the TAP's
+ * removal) found in the netlink messages in buf, as the MAC driver reports its PHY's link. */
+static void follow_link_messages(tap_dev_t *t, const uint8_t *buf, size_t len)
+{
+    for (const struct nlmsghdr *h = (const void *)buf; NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
+        if (h->nlmsg_type != RTM_NEWLINK && h->nlmsg_type != RTM_DELLINK) {
+            continue;
+        }
+        const struct ifinfomsg *ifi = NLMSG_DATA(h);
+        unsigned attr_len = IFLA_PAYLOAD(h);
+        for (const struct rtattr *a = IFLA_RTA(ifi); RTA_OK(a, attr_len); a = RTA_NEXT(a, attr_len)) {
+            if (a->rta_type != IFLA_IFNAME || strncmp(RTA_DATA(a), t->ifname, RTA_PAYLOAD(a)) != 0) {
+                continue;
+            }
+            bool up = h->nlmsg_type == RTM_NEWLINK && (ifi->ifi_flags & IFF_UP);
+            if (up != t->link_up) {
+                t->link_up = up;
+                esp_smoltcp_netdev_link_changed(up);
+            }
+        }
+    }
+}
+
+/* One datagram per wake-up (poll() says when there is more): on IDF's linux target a cooperative
+ * read waits for data even on a non-blocking socket, so reading until EAGAIN would stall RX. */
+static void read_link_watch(tap_dev_t *t)
+{
+    uint8_t buf[4096] __attribute__((aligned(NLMSG_ALIGNTO)));
+    ssize_t n = tap_read(t->link_watch, buf, sizeof(buf));
+    if (n > 0) {
+        follow_link_messages(t, buf, (size_t)n);
+    }
+}
+
 static void reader_main(void *arg)
 {
     tap_dev_t *t = arg;
-    struct pollfd pfd[2] = {{.fd = t->fd, .events = POLLIN}, {.fd = t->stop_pipe[0], .events = POLLIN}};
+    struct pollfd pfd[3] = {{.fd = t->fd, .events = POLLIN},
+                            {.fd = t->stop_pipe[0], .events = POLLIN},
+                            {.fd = t->link_watch, .events = POLLIN}}; /* poll() skips a -1 */
     while (atomic_load(&t->running)) {
-        if (tap_poll(pfd, 2, -1) < 0) {
+        if (tap_poll(pfd, 3, -1) < 0) {
             if (errno == EINTR) {
                 continue;
             }
@@ -49,6 +89,9 @@ static void reader_main(void *arg)
         }
         if (pfd[1].revents) {
             break;
+        }
+        if (pfd[2].revents) {
+            read_link_watch(t);
         }
         /* Drain what is ready, so a burst costs one poll(). */
         for (;;) {
@@ -119,6 +162,9 @@ static void tap_destroy(esp_smoltcp_netdev_t *dev)
     tap_close(t->fd);
     tap_close(t->stop_pipe[0]);
     tap_close(t->stop_pipe[1]);
+    if (t->link_watch >= 0) {
+        tap_close(t->link_watch);
+    }
     free(t);
 }
 
@@ -145,6 +191,12 @@ esp_err_t esp_smoltcp_tap_create(const char *ifname, const uint8_t *mac, esp_smo
         tap_close(t->fd);
         free(t);
         return ESP_ERR_NOT_FOUND;
+    }
+    /* Link changes: without the watch the link simply stays up (a warning says so). */
+    t->link_up = true;
+    t->link_watch = tap_link_watch_open();
+    if (t->link_watch < 0) {
+        ESP_LOGW(TAG, "no route netlink socket (%s): link changes of %s not followed", strerror(errno), ifname);
     }
     /* Non-blocking reads let the reader drain a burst and return to poll(). */
     tap_fcntl(t->fd, F_SETFL, tap_fcntl(t->fd, F_GETFL, 0) | O_NONBLOCK);

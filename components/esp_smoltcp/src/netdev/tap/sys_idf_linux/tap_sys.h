@@ -13,10 +13,8 @@
 #include <poll.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
-#include <sys/syscall.h>
-
-#include "esp_private/freertos_linux_coop_syscalls.h"
-
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <sys/syscall.h>
 
 #include "esp_private/freertos_linux_coop_syscalls.h"
@@ -29,3 +27,20 @@ static inline int tap_poll(struct pollfd *fds, nfds_t n, int timeout_ms) { retur
 static inline ssize_t tap_read(int fd, void *buf, size_t len) { return freertos_linux_coop_read(fd, buf, len); }
 static inline ssize_t tap_write(int fd, const void *buf, size_t len) { return freertos_linux_coop_write(fd, buf, len); }
 static inline int tap_close(int fd) { return freertos_linux_coop_close(fd); }
+
+/* A route netlink socket that hears of every link change (RTM_NEWLINK), or -1. lwIP's socket
+ * headers replace libc's there, hence the kernel ABI's numbers (AF_NETLINK, SOCK_RAW |
+ * SOCK_CLOEXEC | SOCK_NONBLOCK); the socket is the simulator's cooperative one, bind() the
+ * system call (lwIP owns the name). */
+static inline int tap_link_watch_open(void)
+{
+    enum { KERNEL_AF_NETLINK = 16, KERNEL_SOCK_RAW = 3, KERNEL_SOCK_CLOEXEC = 02000000, KERNEL_SOCK_NONBLOCK = 04000 };
+    int fd = freertos_linux_coop_socket(KERNEL_AF_NETLINK,
+                                        KERNEL_SOCK_RAW | KERNEL_SOCK_CLOEXEC | KERNEL_SOCK_NONBLOCK, NETLINK_ROUTE);
+    struct sockaddr_nl a = {.nl_family = KERNEL_AF_NETLINK, .nl_groups = RTMGRP_LINK};
+    if (fd >= 0 && syscall(SYS_bind, fd, &a, sizeof(a)) < 0) {
+        tap_close(fd);
+        fd = -1;
+    }
+    return fd;
+}
