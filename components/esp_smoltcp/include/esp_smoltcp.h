@@ -196,6 +196,7 @@ typedef struct {
     uint32_t sockets_lingering;        /* closed by the app, still finishing */
     uint64_t socket_alloc_failures;    /* ENFILE/ENOMEM given to callers */
     uint64_t tcp_syn_backlog_drops;    /* SYNs dropped: listen backlog full (the client retries) */
+    uint64_t tcp_syn_on_connection_drops; /* SYNs dropped: 4-tuple of an existing connection (not a new one) */
     uint64_t dgram_close_drops;        /* datagram sockets closed with datagrams unsent after 1 s */
     uint64_t tcp_opened;               /* connections established */
     uint64_t tcp_closed_by_peer;       /* FIN received */

@@ -696,6 +696,7 @@ esp_err_t esp_smoltcp_get_stats(esp_smoltcp_iface_t iface, esp_smoltcp_stats_t *
     }
     out->socket_alloc_failures = rt.c.socket_alloc_failures;
     out->tcp_syn_backlog_drops = rt.c.rx_drop_backlog_full;
+    out->tcp_syn_on_connection_drops = rt.c.rx_drop_syn_on_connection;
     out->dgram_close_drops = rt.c.dgram_close_drops;
     out->tcp_opened = rt.c.tcp_opened;
     out->tcp_closed_by_peer = rt.c.tcp_closed_by_peer;

@@ -65,6 +65,7 @@ typedef struct {
     uint64_t socket_alloc_failures;
     uint64_t dgram_close_drops;        /* datagram sockets closed with datagrams still unsent after the drain wait */
     uint64_t rx_drop_backlog_full;     /* SYNs a full listen backlog could not take (tcp_rx_gate.c) */
+    uint64_t rx_drop_syn_on_connection; /* SYNs for an existing connection's 4-tuple (tcp_rx_gate.c) */
     uint64_t tcp_opened, tcp_closed_by_peer, tcp_aborted, tcp_linger_aborts;
     uint64_t polls, poll_wakeups, inline_polls;
     uint32_t sockets_open, sockets_high_water;
@@ -142,6 +143,8 @@ uint64_t sock_after_poll(uint64_t now_us);
 bool sock_listener_full(const esp_smoltcp_endpoint_t *local);
 /** A RST arrived for the connection local <- remote: remember it (ECONNRESET, not ETIMEDOUT). Under the lock. */
 void sock_note_rst(const esp_smoltcp_endpoint_t *local, const esp_smoltcp_endpoint_t *remote);
+/** Is there a TCP connection local <- remote (handshaking or synchronized, not TIME-WAIT)? Under the lock. */
+bool sock_tcp_connection_exists(const esp_smoltcp_endpoint_t *local, const esp_smoltcp_endpoint_t *remote);
 /** Multicast send options of the UDP socket bound to local_port (defaults when none). Under the lock. */
 void sock_mcast_options(uint8_t family, uint16_t local_port, uint8_t *hops, bool *loop);
 /** Users of a multicast group (mcast.c), under the lock. */

@@ -529,22 +529,50 @@ int esp_smoltcp_sock_listen(int h, int backlog)
 }
 
 /* The listener slot i holds an accepted connection: replace it with a fresh listener. */
+/* Is engine socket id a TCP connection (any state but LISTEN/CLOSED, and TIME-WAIT unless
+ * with_time_wait) from local->port to remote? */
+static bool engine_tcp_is(int id, const esp_smoltcp_endpoint_t *local, const esp_smoltcp_endpoint_t *remote,
+                          bool with_time_wait)
+{
+    esg_tcp_info_t info;
+    if (id < 0 || esg_tcp_get_info(rt.eng, id, &info) != ESG_OK || info.state == ESG_TCP_LISTEN ||
+        info.state == ESG_TCP_CLOSED || (info.state == ESG_TCP_TIME_WAIT && !with_time_wait)) {
+        return false;
+    }
+    size_t alen = local->family == ESP_SMOLTCP_AF_INET ? 4 : 16;
+    return info.local.port == local->port && info.remote.port == remote->port &&
+           info.remote.family == remote->family && memcmp(info.remote.addr, remote->addr, alen) == 0;
+}
+
 void sock_note_rst(const esp_smoltcp_endpoint_t *local, const esp_smoltcp_endpoint_t *remote)
 {
-    size_t alen = local->family == ESP_SMOLTCP_AF_INET ? 4 : 16;
     for (int h = 0; h < rt.cfg.max_sockets; h++) {
         sock_rec_t *r = &rt.socks[h];
-        esg_tcp_info_t info;
-        if (!r->used || r->type != ESP_SMOLTCP_SOCK_TCP || r->eng_id < 0 || r->local.port != local->port ||
-            esg_tcp_get_info(rt.eng, r->eng_id, &info) != ESG_OK) {
-            continue;
-        }
-        if (info.remote.port == remote->port && info.remote.family == remote->family &&
-            memcmp(info.remote.addr, remote->addr, alen) == 0) {
+        if (r->used && r->type == ESP_SMOLTCP_SOCK_TCP && r->local.port == local->port &&
+            engine_tcp_is(r->eng_id, local, remote, true)) {
             r->rst_seen = true;
             return;
         }
     }
+}
+
+bool sock_tcp_connection_exists(const esp_smoltcp_endpoint_t *local, const esp_smoltcp_endpoint_t *remote)
+{
+    for (int h = 0; h < rt.cfg.max_sockets; h++) {
+        const sock_rec_t *r = &rt.socks[h];
+        if (!r->used || r->type != ESP_SMOLTCP_SOCK_TCP) {
+            continue;
+        }
+        if (engine_tcp_is(r->eng_id, local, remote, false)) {
+            return true;
+        }
+        for (int i = 0; i < r->backlog; i++) { /* handshaking or waiting for accept() */
+            if (engine_tcp_is(r->listen_ids[i], local, remote, false)) {
+                return true;
+            }
+        }
+    }
+    return false;
 }
 
 bool sock_listener_full(const esp_smoltcp_endpoint_t *local)

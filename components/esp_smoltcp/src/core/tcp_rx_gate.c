@@ -1,5 +1,6 @@
 /*
- * Drop SYNs a full listen backlog cannot take, note RSTs (tcp_rx_gate.h).
+ * Drop SYNs for existing connections and SYNs a full listen backlog cannot take,
+ * note RSTs (tcp_rx_gate.h).
  * The frame has passed frame_check, so its IP and TCP header lengths are sound.
  */
 #include "tcp_rx_gate.h"
@@ -45,9 +46,16 @@ bool tcp_rx_gate_admit(const uint8_t *frame, size_t len)
         sock_note_rst(&local, &remote);
         return true;
     }
-    if ((flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) != TCP_FLAG_SYN || !sock_listener_full(&local)) {
+    if ((flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) != TCP_FLAG_SYN) {
         return true;
     }
-    rt.c.rx_drop_backlog_full++;
-    return false;
+    if (sock_tcp_connection_exists(&local, &remote)) {
+        rt.c.rx_drop_syn_on_connection++;
+        return false;
+    }
+    if (sock_listener_full(&local)) {
+        rt.c.rx_drop_backlog_full++;
+        return false;
+    }
+    return true;
 }
