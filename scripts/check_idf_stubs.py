@@ -35,11 +35,16 @@ def main():
                 print(f"  {stub.name}: {name} not found in IDF headers")
                 bad += 1
         for name, val in CONST.findall(s):
-            m = re.search(r"^#define\s+%s\s+(\S+)" % re.escape(name), text, re.M)
-            if m and re.fullmatch(r"\(?-?(?:0x[0-9a-fA-F]+|\d+)[uUlL]*\)?", m.group(1)):
+            # Every literal definition in the tree: a name may be defined by more than one
+            # component for its own use (wpa_supplicant's MSG_DONTWAIT 0 next to lwIP's 0x08);
+            # the stub must equal one of them.
+            idf_vals = [v for v in re.findall(r"^#define\s+%s\s+(\S+)" % re.escape(name), text, re.M)
+                        if re.fullmatch(r"\(?-?(?:0x[0-9a-fA-F]+|\d+)[uUlL]*\)?", v)]
+            if idf_vals:
                 checked += 1
-                if int(m.group(1).strip("()uUlL"), 0) != int(val.strip("()uUlL"), 0):
-                    print(f"  {stub.name}: {name} = {val}, IDF has {m.group(1)}")
+                ours = int(val.strip("()uUlL"), 0)
+                if all(int(v.strip("()uUlL"), 0) != ours for v in idf_vals):
+                    print(f"  {stub.name}: {name} = {val}, IDF has {', '.join(sorted(set(idf_vals)))}")
                     bad += 1
     print(f"check_idf_stubs: {checked} declarations/constants checked against {a.idf}, {bad} mismatches")
     return 1 if bad else 0

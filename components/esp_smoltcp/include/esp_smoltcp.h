@@ -172,6 +172,21 @@ typedef void (*esp_smoltcp_ip4_cb_t)(esp_smoltcp_iface_t iface, bool got, const 
 /** Install (or with NULL remove) the IPv4 address callback. @return ESP_OK; ESP_ERR_INVALID_STATE. */
 esp_err_t esp_smoltcp_set_ip4_callback(esp_smoltcp_ip4_cb_t cb, void *arg);
 
+#define ESP_SMOLTCP_IP4_OBSERVERS 4 /* observers besides the application's callback */
+
+/**
+ * Add an IPv4 address observer, called like (and after) the callback of
+ * esp_smoltcp_set_ip4_callback(), which stays the application's: for
+ * components such as the esp_netif shim (IP_EVENT_ETH_GOT_IP / LOST_IP).
+ * Same rules: runs with the stack lock held, must not call esp_smoltcp.
+ * @return ESP_OK; ESP_ERR_INVALID_ARG (cb NULL); ESP_ERR_INVALID_STATE (before
+ *         esp_smoltcp_init()); ESP_ERR_NO_MEM (ESP_SMOLTCP_IP4_OBSERVERS taken).
+ */
+esp_err_t esp_smoltcp_add_ip4_observer(esp_smoltcp_ip4_cb_t cb, void *arg);
+
+/** Remove an observer added with the same cb and arg. @return ESP_OK; ESP_ERR_NOT_FOUND. */
+esp_err_t esp_smoltcp_remove_ip4_observer(esp_smoltcp_ip4_cb_t cb, void *arg);
+
 /** Per-interface counters. */
 typedef struct {
     uint64_t rx_frames, rx_bytes;      /* accepted and handed to the engine */

@@ -249,6 +249,19 @@ int rt_transmit(uint8_t *frame, size_t len)
 
 /* ---- addresses ------------------------------------------------------------- */
 
+/* The application's callback, then the observers (core lock held). */
+static void notify_ip4(bool got)
+{
+    if (rt.ip4_cb) {
+        rt.ip4_cb(ESP_SMOLTCP_IFACE_ETH, got, &rt.ip4, rt.ip4_cb_arg);
+    }
+    for (size_t i = 0; i < ESP_SMOLTCP_IP4_OBSERVERS; i++) {
+        if (rt.ip4_observers[i].cb) {
+            rt.ip4_observers[i].cb(ESP_SMOLTCP_IFACE_ETH, got, &rt.ip4, rt.ip4_observers[i].arg);
+        }
+    }
+}
+
 static void apply_ip4(const uint8_t addr[4], uint8_t prefix, const uint8_t *gw, uint8_t dns_count,
                       const uint8_t dns[][4], uint8_t ntp_count, const uint8_t ntp[][4])
 {
@@ -282,9 +295,7 @@ static void apply_ip4(const uint8_t addr[4], uint8_t prefix, const uint8_t *gw, 
     ESP_LOGI(TAG, "ipv4 %u.%u.%u.%u/%u gw %u.%u.%u.%u", addr[0], addr[1], addr[2], addr[3], prefix,
              gw ? gw[0] : 0, gw ? gw[1] : 0, gw ? gw[2] : 0, gw ? gw[3] : 0);
     waitq_wake_all(&rt.ip_waiters);
-    if (rt.ip4_cb) {
-        rt.ip4_cb(ESP_SMOLTCP_IFACE_ETH, true, &rt.ip4, rt.ip4_cb_arg);
-    }
+    notify_ip4(true);
 }
 
 /* Is the lease what is applied already? With its rx buffer, smoltcp reports every renewal ACK. */
@@ -311,9 +322,7 @@ static void poll_dhcp(void)
         esg_iface_add_addr(rt.eng, ESG_AF_INET, loopback_addr, LOOPBACK_PREFIX);
         esg_iface_set_default_route(rt.eng, ESG_AF_INET, NULL);
         memset(&rt.ip4, 0, sizeof(rt.ip4));
-        if (rt.ip4_cb) {
-            rt.ip4_cb(ESP_SMOLTCP_IFACE_ETH, false, &rt.ip4, rt.ip4_cb_arg);
-        }
+        notify_ip4(false);
     }
 }
 
@@ -617,6 +626,47 @@ esp_err_t esp_smoltcp_set_ip4_callback(esp_smoltcp_ip4_cb_t cb, void *arg)
     rt.ip4_cb_arg = arg;
     rt_unlock();
     return ESP_OK;
+}
+
+esp_err_t esp_smoltcp_add_ip4_observer(esp_smoltcp_ip4_cb_t cb, void *arg)
+{
+    if (!cb) {
+        return ESP_ERR_INVALID_ARG;
+    }
+    if (!rt.initialised) {
+        return ESP_ERR_INVALID_STATE;
+    }
+    esp_err_t err = ESP_ERR_NO_MEM;
+    rt_lock();
+    for (size_t i = 0; i < ESP_SMOLTCP_IP4_OBSERVERS; i++) {
+        if (!rt.ip4_observers[i].cb) {
+            rt.ip4_observers[i].cb = cb;
+            rt.ip4_observers[i].arg = arg;
+            err = ESP_OK;
+            break;
+        }
+    }
+    rt_unlock();
+    return err;
+}
+
+esp_err_t esp_smoltcp_remove_ip4_observer(esp_smoltcp_ip4_cb_t cb, void *arg)
+{
+    if (!rt.initialised) {
+        return ESP_ERR_NOT_FOUND;
+    }
+    esp_err_t err = ESP_ERR_NOT_FOUND;
+    rt_lock();
+    for (size_t i = 0; i < ESP_SMOLTCP_IP4_OBSERVERS; i++) {
+        if (rt.ip4_observers[i].cb == cb && rt.ip4_observers[i].arg == arg) {
+            rt.ip4_observers[i].cb = NULL;
+            rt.ip4_observers[i].arg = NULL;
+            err = ESP_OK;
+            break;
+        }
+    }
+    rt_unlock();
+    return err;
 }
 
 esp_err_t esp_smoltcp_get_ip4_info(esp_smoltcp_iface_t iface, esp_smoltcp_ip4_info_t *out)

@@ -18,8 +18,10 @@
  * driver (esp_netif_set_driver_config: the esp_eth handle) and points the
  * esp_eth input path at esp_netif_receive; we then attach the esp_eth handle
  * to esp_smoltcp, which takes the input path over (no detour through
- * esp_netif_receive). A small task waits for the first IPv4 address and posts
- * IP_EVENT_ETH_GOT_IP with it.
+ * esp_netif_receive). An IPv4 observer posts IP_EVENT_ETH_GOT_IP for every
+ * address the stack applies (ip_changed when it differs from the last one) and
+ * IP_EVENT_ETH_LOST_IP when a lease is given up (e.g. DHCP restarted after the
+ * link came back), as lwIP's esp_netif does.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -29,8 +31,6 @@
 #include "esp_netif.h"
 #include "esp_smoltcp.h"
 #include "esp_smoltcp_eth.h"
-#include "freertos/FreeRTOS.h"
-#include "freertos/task.h"
 
 static const char *TAG = "compat_netif";
 
@@ -39,12 +39,45 @@ typedef struct {
     uint8_t mac[6];
     bool has_mac;
     bool attached;
-    TaskHandle_t got_ip_task;
+    bool observing;           /* our IPv4 observer is installed */
+    esp_netif_ip_info_t last; /* what the last IP_EVENT_ETH_GOT_IP carried */
 } shim_netif_t;
 
 static shim_netif_t *from(esp_netif_t *n)
 {
     return (shim_netif_t *)n;
+}
+
+/* esp_netif's view of an address: network-order words, lwIP's ip4_addr_t layout. */
+static void ip_info_from(const esp_smoltcp_ip4_info_t *ip, esp_netif_ip_info_t *out)
+{
+    memset(out, 0, sizeof(*out));
+    uint32_t mask = ip->prefix_len ? 0xffffffffu << (32 - ip->prefix_len) : 0;
+    uint8_t m[4] = {(uint8_t)(mask >> 24), (uint8_t)(mask >> 16), (uint8_t)(mask >> 8), (uint8_t)mask};
+    memcpy(&out->ip.addr, ip->addr, 4);
+    memcpy(&out->netmask.addr, m, 4);
+    if (ip->has_gateway) {
+        memcpy(&out->gw.addr, ip->gateway, 4);
+    }
+}
+
+/* IPv4 observer (poll task, stack lock held): post, never wait for the event queue. */
+static void on_ip4(esp_smoltcp_iface_t iface, bool got, const esp_smoltcp_ip4_info_t *info, void *arg)
+{
+    (void)iface;
+    esp_netif_t *n = arg;
+    shim_netif_t *s = from(n);
+    ip_event_got_ip_t ev = {.esp_netif = n};
+    int32_t id = IP_EVENT_ETH_LOST_IP;
+    if (got) {
+        id = IP_EVENT_ETH_GOT_IP;
+        ip_info_from(info, &ev.ip_info);
+        ev.ip_changed = memcmp(&ev.ip_info, &s->last, sizeof(ev.ip_info)) != 0;
+        s->last = ev.ip_info;
+    }
+    if (esp_event_post(IP_EVENT, id, &ev, sizeof(ev), 0) != ESP_OK) {
+        ESP_LOGW(TAG, "event queue full: IP_EVENT_ETH_%s_IP not posted", got ? "GOT" : "LOST");
+    }
 }
 
 esp_err_t __wrap_esp_netif_init(void)
@@ -69,8 +102,8 @@ esp_netif_t *__wrap_esp_netif_new(const esp_netif_config_t *cfg)
 void __wrap_esp_netif_destroy(esp_netif_t *n)
 {
     shim_netif_t *s = from(n);
-    if (s && s->got_ip_task) {
-        vTaskDelete(s->got_ip_task);
+    if (s && s->observing) {
+        (void)esp_smoltcp_remove_ip4_observer(on_ip4, n);
     }
     free(s);
 }
@@ -153,14 +186,7 @@ esp_err_t __wrap_esp_netif_get_ip_info(esp_netif_t *n, esp_netif_ip_info_t *out)
     if (err != ESP_OK || !ip.has_addr) {
         return err == ESP_ERR_INVALID_STATE ? ESP_OK : err; /* not up yet: zeros, as esp_netif */
     }
-    uint32_t mask = ip.prefix_len ? 0xffffffffu << (32 - ip.prefix_len) : 0;
-    uint8_t m[4] = {(uint8_t)(mask >> 24), (uint8_t)(mask >> 16), (uint8_t)(mask >> 8), (uint8_t)mask};
-    /* esp_ip4_addr_t holds the address in network order, like lwIP's ip4_addr_t. */
-    memcpy(&out->ip.addr, ip.addr, 4);
-    memcpy(&out->netmask.addr, m, 4);
-    if (ip.has_gateway) {
-        memcpy(&out->gw.addr, ip.gateway, 4);
-    }
+    ip_info_from(&ip, out);
     return ESP_OK;
 }
 
@@ -168,20 +194,6 @@ bool __wrap_esp_netif_is_netif_up(esp_netif_t *n)
 {
     esp_smoltcp_ip4_info_t ip;
     return n && esp_smoltcp_get_ip4_info(ESP_SMOLTCP_IFACE_ETH, &ip) == ESP_OK;
-}
-
-/* Posts IP_EVENT_ETH_GOT_IP once the first address is there, then ends. */
-static void got_ip_task(void *arg)
-{
-    esp_netif_t *n = arg;
-    while (esp_smoltcp_wait_for_ip(ESP_SMOLTCP_IFACE_ETH, 60000) != ESP_OK) {
-    }
-    ip_event_got_ip_t ev = {.esp_netif = n, .ip_changed = true};
-    if (__wrap_esp_netif_get_ip_info(n, &ev.ip_info) == ESP_OK) {
-        (void)esp_event_post(IP_EVENT, IP_EVENT_ETH_GOT_IP, &ev, sizeof(ev), portMAX_DELAY);
-    }
-    from(n)->got_ip_task = NULL;
-    vTaskDelete(NULL);
 }
 
 esp_err_t __wrap_esp_netif_attach(esp_netif_t *n, esp_netif_iodriver_handle driver)
@@ -206,14 +218,18 @@ esp_err_t __wrap_esp_netif_attach(esp_netif_t *n, esp_netif_iodriver_handle driv
         return ESP_ERR_NOT_SUPPORTED;
     }
     (void)esp_smoltcp_init(); /* ESP_ERR_INVALID_STATE: esp_netif_init() did it */
-    err = esp_smoltcp_attach_eth((esp_eth_handle_t)s->driver);
+    /* Before the attach: a static address is applied during it. */
+    err = esp_smoltcp_add_ip4_observer(on_ip4, n);
     if (err != ESP_OK) {
         return err;
     }
-    s->attached = true;
-    if (xTaskCreate(got_ip_task, "netif_got_ip", 3072, n, tskIDLE_PRIORITY + 2, &s->got_ip_task) != pdPASS) {
-        ESP_LOGW(TAG, "no memory for the got-ip task: IP_EVENT_ETH_GOT_IP will not be posted");
-        s->got_ip_task = NULL;
+    s->observing = true;
+    err = esp_smoltcp_attach_eth((esp_eth_handle_t)s->driver);
+    if (err != ESP_OK) {
+        (void)esp_smoltcp_remove_ip4_observer(on_ip4, n);
+        s->observing = false;
+        return err;
     }
+    s->attached = true;
     return ESP_OK;
 }
