@@ -184,6 +184,8 @@ int main(void)
     esp_smoltcp_ping_result_t pr;
     USE(esp_smoltcp_ping(&ping_cfg, &pr));
     USE(esp_smoltcp_set_ip4_callback((esp_smoltcp_ip4_cb_t)(uintptr_t)sink, 0));
+    USE(esp_smoltcp_add_ip4_observer((esp_smoltcp_ip4_cb_t)(uintptr_t)sink, 0));
+    USE(esp_smoltcp_remove_ip4_observer((esp_smoltcp_ip4_cb_t)(uintptr_t)sink, 0));
     size_t rxsz = 0;
     uint8_t *rxb = esp_smoltcp_rx_buffer_alloc(&rxsz);
     esp_smoltcp_netdev_input_pool(rxb, rxsz);
