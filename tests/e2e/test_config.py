@@ -1,5 +1,6 @@
 """Address configuration of the demo: DHCP from dnsmasq, static, and a clean SIGTERM exit."""
 import ipaddress
+import os
 import re
 import time
 
@@ -130,3 +131,22 @@ def test_link_down_up_asks_dhcp_and_routers_again(bed, dnsmasq_for, start_demo):
     assert st["link_up"] is True and st["link_changes"] == 2, st
     res = curl_download(bed, 100_000, host=d.ip)
     assert res["code"] == 200 and res["sha256"] == pattern_sha256(100_000)
+
+
+def test_deleted_tap_is_a_dead_link_not_a_spin(bed, start_demo):
+    """The TAP deleted under the running stack (a USB NIC pulled out): the link is reported down,
+    the reader stops instead of spinning on poll()'s error, and the demo still exits cleanly."""
+    d = start_demo(bed)
+
+    def cpu_s() -> float:
+        f = open(f"/proc/{d.proc.pid}/stat").read().rsplit(")", 1)[1].split()
+        return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
+
+    bed.dut(["ip", "link", "del", bed.tap_name])
+    _wait_log(d, r"netdev_tap: tap0 is gone", 5)
+    _wait_log(d, r"esp_smoltcp: link down", 5)
+    c0, t0 = cpu_s(), time.monotonic()
+    time.sleep(1.5)
+    used = (cpu_s() - c0) / (time.monotonic() - t0)
+    assert used < 0.2, f"{used:.2f} s of CPU per second with the TAP gone"
+    assert d.stop() == 0, d.output()

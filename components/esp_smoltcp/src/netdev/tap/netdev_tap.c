@@ -93,6 +93,15 @@ static void reader_main(void *arg)
         if (pfd[2].revents) {
             read_link_watch(t);
         }
+        if (pfd[0].revents & (POLLERR | POLLHUP | POLLNVAL)) {
+            /* The TAP was deleted: poll() would say so at once forever. A dead link, not a spin. */
+            ESP_LOGE(TAG, "%s is gone: no more frames from it", t->ifname);
+            if (t->link_up) {
+                t->link_up = false;
+                esp_smoltcp_netdev_link_changed(false);
+            }
+            break;
+        }
         /* Drain what is ready, so a burst costs one poll(). */
         for (;;) {
             size_t size = 0;
