@@ -249,13 +249,10 @@ int rt_transmit(uint8_t *frame, size_t len)
 
 /* ---- addresses ------------------------------------------------------------- */
 
-/* The application's callback, then the observers (core lock held). */
+/* The application's callback (slot 0), then the observers (core lock held). */
 static void notify_ip4(bool got)
 {
-    if (rt.ip4_cb) {
-        rt.ip4_cb(ESP_SMOLTCP_IFACE_ETH, got, &rt.ip4, rt.ip4_cb_arg);
-    }
-    for (size_t i = 0; i < ESP_SMOLTCP_IP4_OBSERVERS; i++) {
+    for (size_t i = 0; i < 1 + ESP_SMOLTCP_IP4_OBSERVERS; i++) {
         if (rt.ip4_observers[i].cb) {
             rt.ip4_observers[i].cb(ESP_SMOLTCP_IFACE_ETH, got, &rt.ip4, rt.ip4_observers[i].arg);
         }
@@ -622,10 +619,24 @@ esp_err_t esp_smoltcp_set_ip4_callback(esp_smoltcp_ip4_cb_t cb, void *arg)
         return ESP_ERR_INVALID_STATE;
     }
     rt_lock();
-    rt.ip4_cb = cb;
-    rt.ip4_cb_arg = arg;
+    rt.ip4_observers[0].cb = cb;
+    rt.ip4_observers[0].arg = arg;
     rt_unlock();
     return ESP_OK;
+}
+
+/* Puts (cb, arg) into the observer slot (past the application's) that holds (from_cb, from_arg):
+ * an empty one to add, the same pair with NULLs to remove. Core lock held. */
+static esp_err_t swap_ip4_observer(esp_smoltcp_ip4_cb_t from_cb, void *from_arg, esp_smoltcp_ip4_cb_t cb, void *arg)
+{
+    for (size_t i = 1; i < 1 + ESP_SMOLTCP_IP4_OBSERVERS; i++) {
+        if (rt.ip4_observers[i].cb == from_cb && rt.ip4_observers[i].arg == from_arg) {
+            rt.ip4_observers[i].cb = cb;
+            rt.ip4_observers[i].arg = arg;
+            return ESP_OK;
+        }
+    }
+    return ESP_FAIL;
 }
 
 esp_err_t esp_smoltcp_add_ip4_observer(esp_smoltcp_ip4_cb_t cb, void *arg)
@@ -636,35 +647,19 @@ esp_err_t esp_smoltcp_add_ip4_observer(esp_smoltcp_ip4_cb_t cb, void *arg)
     if (!rt.initialised) {
         return ESP_ERR_INVALID_STATE;
     }
-    esp_err_t err = ESP_ERR_NO_MEM;
     rt_lock();
-    for (size_t i = 0; i < ESP_SMOLTCP_IP4_OBSERVERS; i++) {
-        if (!rt.ip4_observers[i].cb) {
-            rt.ip4_observers[i].cb = cb;
-            rt.ip4_observers[i].arg = arg;
-            err = ESP_OK;
-            break;
-        }
-    }
+    esp_err_t err = swap_ip4_observer(NULL, NULL, cb, arg) == ESP_OK ? ESP_OK : ESP_ERR_NO_MEM;
     rt_unlock();
     return err;
 }
 
 esp_err_t esp_smoltcp_remove_ip4_observer(esp_smoltcp_ip4_cb_t cb, void *arg)
 {
-    if (!rt.initialised) {
+    if (!rt.initialised || !cb) {
         return ESP_ERR_NOT_FOUND;
     }
-    esp_err_t err = ESP_ERR_NOT_FOUND;
     rt_lock();
-    for (size_t i = 0; i < ESP_SMOLTCP_IP4_OBSERVERS; i++) {
-        if (rt.ip4_observers[i].cb == cb && rt.ip4_observers[i].arg == arg) {
-            rt.ip4_observers[i].cb = NULL;
-            rt.ip4_observers[i].arg = NULL;
-            err = ESP_OK;
-            break;
-        }
-    }
+    esp_err_t err = swap_ip4_observer(cb, arg, NULL, NULL) == ESP_OK ? ESP_OK : ESP_ERR_NOT_FOUND;
     rt_unlock();
     return err;
 }

@@ -107,12 +107,10 @@ typedef struct {
 
     esp_smoltcp_ip4_info_t ip4;
     waitq_t ip_waiters;
-    esp_smoltcp_ip4_cb_t ip4_cb;
-    void *ip4_cb_arg;
     struct {
         esp_smoltcp_ip4_cb_t cb;
         void *arg;
-    } ip4_observers[ESP_SMOLTCP_IP4_OBSERVERS];
+    } ip4_observers[1 + ESP_SMOLTCP_IP4_OBSERVERS]; /* [0]: the application's callback */
 
     esp_smoltcp_endpoint_t dns_servers[4]; /* ESP_SMOLTCP_DNS_MAX_SERVERS: the merged list in use */
     size_t dns_server_count;

@@ -528,7 +528,6 @@ int esp_smoltcp_sock_listen(int h, int backlog)
     return rc;
 }
 
-/* The listener slot i holds an accepted connection: replace it with a fresh listener. */
 /* Is engine socket id a TCP connection (any state but LISTEN/CLOSED, and TIME-WAIT unless
  * with_time_wait) from local->port to remote? */
 static bool engine_tcp_is(int id, const esp_smoltcp_endpoint_t *local, const esp_smoltcp_endpoint_t *remote,
@@ -599,6 +598,7 @@ bool sock_listener_full(const esp_smoltcp_endpoint_t *local)
     return false;
 }
 
+/* The listener slot i holds an accepted connection: replace it with a fresh listener. */
 static void refill_listener(sock_rec_t *r, int i)
 {
     int id = open_engine_tcp(r->rx_len, r->tx_len, &r->listen_rx[i], &r->listen_tx[i]);
