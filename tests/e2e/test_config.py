@@ -133,6 +133,58 @@ def test_link_down_up_asks_dhcp_and_routers_again(bed, dnsmasq_for, start_demo):
     assert res["code"] == 200 and res["sha256"] == pattern_sha256(100_000)
 
 
+def test_link_up_announces_address_groups_and_probes_again(bed, dnsmasq_for, start_demo):
+    """Back on a link, the stack tells it what it holds, as lwIP does on netif_set_link_up(): an
+    ARP announcement of its static IPv4 address (RFC 5227 §2.3), an IGMPv2 report for each joined
+    group (mDNS: 224.0.0.251), one MLDv2 report with the solicited-node group of every IPv6
+    address plus ff02::fb, and a DAD probe for its SLAAC address (RFC 4862 §5.4) - so a switch or
+    peer that forgot it while the cable was out does not wait for its next query."""
+    dnsmasq_for(bed, extra_args=["--enable-ra", "--dhcp-range=2001:db8:1::,ra-only,64,2h"])
+    d = start_demo(bed, static=True, extra=["--mdns", "dut"])
+    deadline = time.monotonic() + 15
+    while True:
+        st = get_stats(bed, host=d.ip)
+        slaac = [a["addr"] for a in st["ipv6"]["addrs"] if a["addr"].startswith("2001:db8:1:")
+                 and a["state"] == "preferred"]
+        if slaac:
+            break
+        assert time.monotonic() < deadline, st["ipv6"]
+        time.sleep(0.2)
+    link_local = next(a["addr"] for a in st["ipv6"]["addrs"] if a["addr"].startswith("fe80:"))
+
+    def snm(addr: str) -> str:  # solicited-node group
+        low = ipaddress.IPv6Address(addr).packed[13:]
+        return str(ipaddress.IPv6Address(bytes.fromhex("ff02" + "00" * 9 + "01ff") + low))
+
+    bed.dut(["ip", "link", "set", bed.tap_name, "down"])
+    _wait_log(d, r"esp_smoltcp: link down", 5)
+    with bed.capture("arp or igmp or ip6", name="announce.pcap") as cap:
+        time.sleep(0.3)
+        bed.dut(["ip", "link", "set", bed.tap_name, "up"])
+        _wait_log(d, r"esp_smoltcp: link up", 5)
+        time.sleep(1.0)
+    seen = bed.peer(["tcpdump", "-nn", "-v", "-e", "-r", cap.path], check=False).stdout
+    mac = bed.peer(["tcpdump", "-nn", "-e", "-r", cap.path, "arp"], check=False).stdout
+    # exactly one announcement, from the stack's MAC, sender = target = its address
+    assert len(re.findall(rf"Request who-has {STATIC_IP} tell {STATIC_IP}", seen)) == 1, seen
+    assert re.search(rf"ff:ff:ff:ff:ff:ff.*Request who-has {STATIC_IP} tell {STATIC_IP}", mac), mac
+    # tcpdump checks the IGMP checksum ("bad igmp cksum" otherwise) and shows the Router Alert
+    assert re.search(r"options \(RA\).*\n.*igmp v2 report 224\.0\.0\.251", seen), seen
+    assert "bad igmp cksum" not in seen and "bad cksum" not in seen, seen
+    reports = re.findall(rf"{link_local} > ff02::16: HBH.*?multicast listener report v2, (\d+) group "
+                         rf"record\(s\)(.*?)(?=\n\S|\Z)", seen, re.S)
+    assert len(reports) == 1, seen
+    groups = set(re.findall(r"gaddr (\S+) to_ex", reports[0][1]))
+    assert groups == {"ff02::fb", snm(link_local), snm(slaac[0])}, reports
+    assert int(reports[0][0]) == len(groups)
+    assert re.search(rf":: > {snm(slaac[0])}: .*neighbor solicitation, .*who has {slaac[0]}\n", seen), seen
+    # the probe found no one else: the address stays, and the stack serves on both families
+    st = get_stats(bed, host=d.ip)
+    assert slaac[0] in [a["addr"] for a in st["ipv6"]["addrs"]], st["ipv6"]
+    res = curl_download(bed, 10_000, host=d.ip)
+    assert res["code"] == 200 and res["sha256"] == pattern_sha256(10_000)
+
+
 def test_deleted_tap_is_a_dead_link_not_a_spin(bed, start_demo):
     """The TAP deleted under the running stack (a USB NIC pulled out): the link is reported down,
     the reader stops instead of spinning on poll()'s error, and the demo still exits cleanly."""

@@ -6,6 +6,7 @@
 #include "esp_log.h"
 #include "esp_smoltcp_dns.h"
 #include "ip6_dhcp6.h"
+#include "ip6_mld.h"
 #include "ip6_nd.h"
 #include "runtime.h"
 
@@ -147,9 +148,23 @@ void ip6_start(uint64_t now)
 
 void ip6_link_up(uint64_t now)
 {
-    if (s.running) {
-        s.rs_sent = 0;
-        s.rs_next = now + os_random_u64() % RS_MAX_DELAY_US;
+    if (!s.running) {
+        return;
+    }
+    s.rs_sent = 0;
+    s.rs_next = now + os_random_u64() % RS_MAX_DELAY_US;
+    ip6_mld_report_all(s.ll);
+    /* RFC 4862 §5.4: DAD again on the link we came back to. An assigned address stays in use
+     * while the probe is out (optimistic, RFC 4429 §3.3): a conflicting advertisement removes it
+     * (on_conflict); a tentative one starts its wait again, its first probe may have been lost. */
+    for (int i = 0; i < MAX_SLAAC; i++) {
+        slaac_addr_t *a = &s.addrs[i];
+        if (a->state == A_ASSIGNED || a->state == A_TENTATIVE) {
+            if (a->state == A_TENTATIVE) {
+                a->dad_deadline = now + DAD_WAIT_US;
+            }
+            send_dad_ns(a->addr);
+        }
     }
 }
 

@@ -35,7 +35,10 @@ void ip6_rx_snoop(const uint8_t *frame, size_t len);
 uint64_t ip6_after_poll(uint64_t now_us);
 /** Forget all state (deinit). */
 void ip6_stop(void);
-/** The link came back up: solicit routers again (RFC 4861 §6.3.7); addresses keep their lifetimes. */
+/**
+ * The link came back up: report the multicast groups (MLDv2), probe the SLAAC addresses again
+ * (DAD) and solicit routers (RFC 4861 §6.3.7); addresses keep their lifetimes.
+ */
 void ip6_link_up(uint64_t now_us);
 /** Is a global (non-link-local) address assigned and past DAD? */
 bool ip6_has_global(void);

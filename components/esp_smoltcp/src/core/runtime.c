@@ -12,6 +12,7 @@
 #include "ip6_dhcp6.h"
 #include "ip6_slaac.h"
 #include "ip_config.h"
+#include "link_announce.h"
 #include "loopback.h"
 #include "tx_checksum.h"
 #include "runtime.h"
@@ -182,6 +183,7 @@ static void follow_link(uint64_t now)
     if (rt.cfg.ipv4_mode == ESP_SMOLTCP_IPV4_DHCP) {
         esg_dhcp_reset(rt.eng);
     }
+    link_announce_ip4();
     ip6_link_up(now);
 }
 
@@ -217,17 +219,9 @@ static void dev_rx_done(void *ctx, uintptr_t cookie)
     }
 }
 
-static int dev_tx(void *ctx, uint8_t *frame, size_t len)
+/* Onto the wire, whatever the frame is addressed to: stamp, transmit, count. */
+static int wire_tx(uint8_t *frame, size_t len)
 {
-    (void)ctx;
-    bool mcast_loop = mcast_tx_prepare(frame, len);
-    tx_checksum_fill(frame, len);
-    if (loopback_divert(frame, len)) {
-        return 0;
-    }
-    if (mcast_loop) {
-        loopback_copy(frame, len); /* IP_MULTICAST_LOOP: our own members of the group get it too */
-    }
     rt_tx_stamp_hook_t stamp = atomic_load_explicit(&hooks.stamp_tx, memory_order_acquire);
     if (stamp) {
         stamp(frame, len);
@@ -242,9 +236,29 @@ static int dev_tx(void *ctx, uint8_t *frame, size_t len)
     return 0;
 }
 
+static int dev_tx(void *ctx, uint8_t *frame, size_t len)
+{
+    (void)ctx;
+    bool mcast_loop = mcast_tx_prepare(frame, len);
+    tx_checksum_fill(frame, len);
+    if (loopback_divert(frame, len)) {
+        return 0;
+    }
+    if (mcast_loop) {
+        loopback_copy(frame, len); /* IP_MULTICAST_LOOP: our own members of the group get it too */
+    }
+    return wire_tx(frame, len);
+}
+
 int rt_transmit(uint8_t *frame, size_t len)
 {
     return dev_tx(NULL, frame, len);
+}
+
+int rt_transmit_wire(uint8_t *frame, size_t len)
+{
+    tx_checksum_fill(frame, len);
+    return wire_tx(frame, len);
 }
 
 /* ---- addresses ------------------------------------------------------------- */

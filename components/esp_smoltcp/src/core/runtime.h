@@ -166,6 +166,11 @@ void dns_rebuild_servers(void);
 
 /** Send a whole Ethernet frame from the poll task (checksums filled here); 0 or -1. */
 int rt_transmit(uint8_t *frame, size_t len);
+/**
+ * The same, but never looped back: for a frame about our own address that is meant for the
+ * link (an ARP announcement looks like the engine resolving its own address).
+ */
+int rt_transmit_wire(uint8_t *frame, size_t len);
 
 /*
  * Frame hooks of optional services, installed by the service at its first use
