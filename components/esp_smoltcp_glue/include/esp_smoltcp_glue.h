@@ -100,6 +100,11 @@ void esg_engine_deinit(esg_engine_t *eng);
  * ESG_POLL_NEVER when only a frame or a socket call can create work.
  */
 uint64_t esg_poll(esg_engine_t *eng, uint64_t now_us);
+/**
+ * Microseconds until the engine needs a poll (0: now, e.g. a window update a
+ * read made due; ESG_POLL_NEVER), from the sockets' state, without polling.
+ */
+uint64_t esg_poll_delay(esg_engine_t *eng, uint64_t now_us);
 
 /**
  * The function a socket waker calls, with the token given to
@@ -266,6 +271,11 @@ int esg_tcp_close(esg_engine_t *eng, int id);
 /** Abort: RST now, drop queued data. */
 int esg_tcp_abort(esg_engine_t *eng, int id);
 int esg_tcp_get_info(esg_engine_t *eng, int id, esg_tcp_info_t *info);
+/**
+ * The state (ESG_TCP_*, returned) and whether the peer may still send (*may_recv, when not
+ * NULL): the cheap part of esg_tcp_get_info(), for a scan of every socket after every poll.
+ */
+int esg_tcp_get_state(esg_engine_t *eng, int id, bool *may_recv);
 int esg_tcp_set_nodelay(esg_engine_t *eng, int id, bool nodelay);
 /** Keep-alive probe interval in ms, 0 = off. */
 int esg_tcp_set_keepalive(esg_engine_t *eng, int id, uint32_t interval_ms);

@@ -14,19 +14,19 @@ pub const ESG_DNS_TYPE_A: u16 = 1;
 pub const ESG_DNS_TYPE_AAAA: u16 = 28;
 
 impl Engine {
-    fn dns_socket(&mut self) -> &mut dns::Socket<'static> {
+    fn dns_socket(&mut self) -> Result<&mut dns::Socket<'static>, i32> {
         let h = match self.dns {
             Some(h) => h,
             None => {
                 // SAFETY: dns_storage lives in the engine block as long as the engine.
                 let storage: &'static mut [Option<dns::DnsQuery>] =
                     unsafe { core::slice::from_raw_parts_mut(self.dns_storage.as_mut_ptr(), self.dns_storage.len()) };
-                let h = self.sockets.add(dns::Socket::new(&[], storage));
+                let h = self.insert(dns::Socket::new(&[], storage))?;
                 self.dns = Some(h);
                 h
             }
         };
-        self.sockets.get_mut::<dns::Socket>(h)
+        Ok(self.sockets.get_mut::<dns::Socket>(h))
     }
 
     fn query(&self, qid: i32) -> Result<dns::QueryHandle, i32> {
@@ -51,7 +51,7 @@ pub unsafe extern "C" fn esg_dns_set_servers(eng: *mut Engine, servers: *const E
                 n += 1;
             }
         }
-        e.dns_socket().update_servers(&list[..n]);
+        e.dns_socket()?.update_servers(&list[..n]);
         Ok(n as i32)
     })())
 }
@@ -70,7 +70,7 @@ pub unsafe extern "C" fn esg_dns_query(eng: *mut Engine, name: *const core::ffi:
         };
         let name = core::str::from_utf8(core::slice::from_raw_parts(name as *const u8, name_len)).map_err(|_| ESG_ERR_INVAL)?;
         let slot = e.dns_queries.iter().position(|q| q.is_none()).ok_or(ESG_ERR_NOSLOT)?;
-        e.dns_socket();
+        e.dns_socket()?;
         let h = e.dns.ok_or(ESG_ERR_STATE)?;
         let cx = e.iface.context();
         let q = e.sockets.get_mut::<dns::Socket>(h).start_query(cx, name, t).map_err(|err| match err {
@@ -93,7 +93,7 @@ pub unsafe extern "C" fn esg_dns_result(eng: *mut Engine, qid: i32, addrs: *mut 
         if addrs.is_null() && max != 0 {
             return Err(ESG_ERR_INVAL);
         }
-        let r = e.dns_socket().get_query_result(q);
+        let r = e.dns_socket()?.get_query_result(q);
         if r != Err(GetQueryResultError::Pending) {
             e.dns_queries[qid as usize] = None; // smoltcp freed the slot
         }
@@ -116,7 +116,7 @@ pub unsafe extern "C" fn esg_dns_cancel(eng: *mut Engine, qid: i32) -> i32 {
     ret((|| {
         let e = engine(eng)?;
         let q = e.query(qid)?;
-        e.dns_socket().cancel_query(q);
+        e.dns_socket()?.cancel_query(q);
         e.dns_queries[qid as usize] = None;
         Ok(ESG_OK)
     })())
@@ -127,7 +127,7 @@ pub unsafe extern "C" fn esg_dns_register_wake(eng: *mut Engine, qid: i32, token
     ret((|| {
         let e = engine(eng)?;
         let q = e.query(qid)?;
-        e.dns_socket().register_query_waker(q, &token_waker(token));
+        e.dns_socket()?.register_query_waker(q, &token_waker(token));
         Ok(ESG_OK)
     })())
 }

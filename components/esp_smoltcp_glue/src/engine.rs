@@ -7,6 +7,7 @@
 //! into the slot table.
 
 use core::ffi::c_void;
+use core::hash::{Hash, Hasher};
 use core::mem::{align_of, size_of};
 
 use smoltcp::iface::{Config, Interface, SocketHandle, SocketSet, SocketStorage};
@@ -45,7 +46,12 @@ pub struct EsgConfig {
 
 pub struct Engine {
     pub iface: Interface,
+    /// Spans `span` entries of the storage table, enough for every socket in it (see `insert`).
     pub sockets: SocketSet<'static>,
+    storage: *mut SocketStorage<'static>,
+    storage_len: usize,
+    span: usize,
+    live: usize,
     pub dev: Dev,
     pub slots: &'static mut [Option<Slot>],
     pub dhcp: Option<SocketHandle>,
@@ -143,7 +149,6 @@ pub unsafe extern "C" fn esg_engine_init(
     for i in 0..n + RESERVED_SOCKETS {
         storage_ptr.add(i).write(SocketStorage::EMPTY);
     }
-    let storage = core::slice::from_raw_parts_mut(storage_ptr, n + RESERVED_SOCKETS);
     let slots_ptr = base.add(slots_off) as *mut Option<Slot>;
     for i in 0..n {
         slots_ptr.add(i).write(None);
@@ -167,7 +172,11 @@ pub unsafe extern "C" fn esg_engine_init(
     let eng_ptr = base as *mut Engine;
     eng_ptr.write(Engine {
         iface,
-        sockets: SocketSet::new(storage),
+        sockets: SocketSet::new(&mut [][..]),
+        storage: storage_ptr,
+        storage_len: n + RESERVED_SOCKETS,
+        span: 0,
+        live: 0,
         dev,
         slots,
         dhcp: None,
@@ -219,9 +228,23 @@ pub unsafe extern "C" fn esg_poll(eng: *mut Engine, now_us: u64) -> u64 {
     };
     let now = instant(now_us);
     e.iface.poll(now, &mut e.dev, &mut e.sockets);
+    delay_micros(e, now)
+}
+
+fn delay_micros(e: &mut Engine, now: Instant) -> u64 {
     match e.iface.poll_delay(now, &e.sockets) {
         Some(d) => d.total_micros(),
         None => u64::MAX,
+    }
+}
+
+/// What esg_poll() would return after a poll at now_us, without polling: the
+/// sockets' wishes after a socket call (a read that opened the window, ...).
+#[no_mangle]
+pub unsafe extern "C" fn esg_poll_delay(eng: *mut Engine, now_us: u64) -> u64 {
+    match engine(eng) {
+        Ok(e) => delay_micros(e, instant(now_us)),
+        Err(_) => u64::MAX,
     }
 }
 
@@ -422,7 +445,7 @@ pub unsafe extern "C" fn esg_dhcp_start(eng: *mut Engine, rx_buf: *mut u8, rx_le
             s.set_receive_packet_buffer(core::slice::from_raw_parts_mut(rx_buf, rx_len));
         }
         // The storage has one entry reserved beyond max_sockets for this.
-        e.dhcp = Some(e.sockets.add(s));
+        e.dhcp = Some(e.insert(s)?);
         Ok(ESG_OK)
     })())
 }
@@ -448,7 +471,7 @@ pub(crate) fn lease_ntp(pkt: &smoltcp::wire::DhcpPacket<&[u8]>, addr: [u8; 4], l
 pub unsafe extern "C" fn esg_dhcp_stop(eng: *mut Engine) {
     if let Ok(e) = engine(eng) {
         if let Some(h) = e.dhcp.take() {
-            e.sockets.remove(h);
+            e.release(h);
         }
     }
 }
@@ -500,11 +523,70 @@ pub unsafe extern "C" fn esg_dhcp_poll(eng: *mut Engine, lease: *mut EsgDhcpLeas
 
 // ---- socket table -------------------------------------------------------------
 
+/// The storage index behind a handle. SocketHandle keeps it private, but its
+/// derived Hash writes exactly that usize.
+fn index_of(h: SocketHandle) -> usize {
+    struct Index(usize);
+    impl Hasher for Index {
+        fn finish(&self) -> u64 {
+            self.0 as u64
+        }
+        fn write(&mut self, _: &[u8]) {}
+        fn write_usize(&mut self, i: usize) {
+            self.0 = i;
+        }
+    }
+    let mut x = Index(usize::MAX);
+    h.hash(&mut x);
+    x.0
+}
+
 impl Engine {
+    /// Add a socket to the set. smoltcp walks every entry of the set's slice,
+    /// empty or not, several times per packet and per poll, so the set spans
+    /// only as much of the table as the sockets in it need (it takes the first
+    /// empty entry), not max_sockets: the cost of a poll follows the sockets
+    /// open, not the configuration (160 configured: +1.2 instructions per byte).
+    pub fn insert<T: smoltcp::socket::AnySocket<'static>>(&mut self, s: T) -> Result<SocketHandle, i32> {
+        if self.live == self.span {
+            if self.span == self.storage_len {
+                return Err(ESG_ERR_NOSLOT);
+            }
+            self.respan(self.span + 1);
+        }
+        self.live += 1;
+        Ok(self.sockets.add(s))
+    }
+
+    /// Remove a socket from the set; the span shrinks to the last socket left.
+    pub fn release(&mut self, h: SocketHandle) {
+        self.sockets.remove(h);
+        self.live -= 1;
+        let in_use = self.slots.iter().flatten().map(|s| s.handle).chain(self.dhcp).chain(self.dns);
+        let end = in_use.map(|h| index_of(h) + 1).max().unwrap_or(0);
+        if end < self.span {
+            self.respan(end);
+        }
+    }
+
+    /// Storage entries the socket set spans now.
+    pub fn span(&self) -> usize {
+        self.span
+    }
+
+    fn respan(&mut self, len: usize) {
+        // The old set's borrow ends before the new one is formed over the same entries.
+        self.sockets = SocketSet::new(&mut [][..]);
+        // SAFETY: storage points at storage_len initialised entries in the engine block,
+        // borrowed by nothing but self.sockets; len <= storage_len (callers).
+        self.sockets = SocketSet::new(unsafe { core::slice::from_raw_parts_mut(self.storage, len) });
+        self.span = len;
+    }
+
     /// Add a socket in a free slot; returns its id.
     pub fn add_socket<T: smoltcp::socket::AnySocket<'static>>(&mut self, s: T, kind: Kind) -> Result<i32, i32> {
         let idx = self.slots.iter().position(|s| s.is_none()).ok_or(ESG_ERR_NOSLOT)?;
-        let handle = self.sockets.add(s);
+        let handle = self.insert(s)?;
         self.slots[idx] = Some(Slot { handle, kind });
         Ok(idx as i32)
     }
@@ -538,7 +620,7 @@ pub unsafe extern "C" fn esg_socket_remove(eng: *mut Engine, id: i32) -> i32 {
         let e = engine(eng)?;
         let idx = usize::try_from(id).map_err(|_| ESG_ERR_BADID)?;
         let slot = e.slots.get_mut(idx).and_then(|s| s.take()).ok_or(ESG_ERR_BADID)?;
-        e.sockets.remove(slot.handle);
+        e.release(slot.handle);
         Ok(ESG_OK)
     })())
 }

@@ -197,6 +197,19 @@ pub unsafe extern "C" fn esg_tcp_get_info(eng: *mut Engine, id: i32, info: *mut 
     })
 }
 
+/// The state (ESG_TCP_*, returned) and whether the peer may still send
+/// (*may_recv, when not null): what the runtime reads of every connection after
+/// every poll, without the queues and endpoints of esg_tcp_get_info().
+#[no_mangle]
+pub unsafe extern "C" fn esg_tcp_get_state(eng: *mut Engine, id: i32, may_recv: *mut bool) -> i32 {
+    with_tcp(eng, id, |s| {
+        if let Some(m) = may_recv.as_mut() {
+            *m = s.may_recv();
+        }
+        Ok(state_code(s.state()) as i32)
+    })
+}
+
 fn millis(ms: u32) -> Option<Duration> {
     if ms == 0 {
         None

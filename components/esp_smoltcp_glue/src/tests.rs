@@ -767,6 +767,49 @@ fn socket_table_full_and_slot_reuse() {
     net.check_frames_released();
 }
 
+/// smoltcp walks the whole slice of its socket set on every packet and poll; the
+/// engine's set spans only the entries its sockets need, whatever max_sockets is,
+/// and a connection keeps working while the span moves under it.
+#[test]
+fn socket_set_spans_only_the_sockets_open() {
+    let mut net = Net::with_sockets(40);
+    let span = |e: &Eng| unsafe { (*e.ptr).span() };
+    assert_eq!(span(&net.a), 0);
+    let (ida, idb) = net.tcp_pair(7070, 4096);
+    assert_eq!((ida, span(&net.a)), (0, 1));
+    let ids: Vec<i32> = (0..30).map(|_| net.a.tcp_open(256, 256)).collect();
+    assert_eq!(ids, (1..31).collect::<Vec<i32>>());
+    assert_eq!(span(&net.a), 31);
+    assert_eq!(unsafe { esg_dhcp_start(net.a.ptr, null_mut(), 0) }, ESG_OK);
+    assert_eq!(span(&net.a), 32);
+    for &id in &ids[..29] {
+        assert_eq!(unsafe { esg_socket_remove(net.a.ptr, id) }, ESG_OK);
+    }
+    assert_eq!(span(&net.a), 32, "the DHCP client sits at the end");
+    unsafe { esg_dhcp_stop(net.a.ptr) };
+    assert_eq!(span(&net.a), 31, "down to socket 30");
+    assert_eq!(unsafe { esg_socket_remove(net.a.ptr, 30) }, ESG_OK);
+    assert_eq!(span(&net.a), 1, "only the connection is left");
+    // A new socket takes the first free entry, inside the span or just past it.
+    let u = net.a.udp_open(2, 64);
+    assert_eq!((u, span(&net.a)), (1, 2));
+    // The connection survived every respan: data still flows both ways.
+    assert_eq!(net.a.send(ida, b"over a moved span"), 17);
+    assert!(net.run_until(100, |n| n.b.tcp_info(idb).recv_queue == 17));
+    assert_eq!(net.b.recv(idb, 64, false).unwrap(), b"over a moved span");
+    assert_eq!(net.b.send(idb, b"back"), 4);
+    assert!(net.run_until(100, |n| n.a.tcp_info(ida).recv_queue == 4));
+    assert_eq!(net.a.recv(ida, 64, false).unwrap(), b"back");
+    // Full: max_sockets sockets plus DHCP and DNS fill the table exactly.
+    let more: Vec<i32> = (0..38).map(|_| net.a.tcp_open(64, 64)).collect();
+    assert!(more.iter().all(|&id| id >= 0));
+    assert_eq!(net.a.tcp_open(64, 64), ESG_ERR_NOSLOT);
+    assert_eq!(unsafe { esg_dhcp_start(net.a.ptr, null_mut(), 0) }, ESG_OK);
+    assert_eq!(unsafe { esg_dns_set_servers(net.a.ptr, &ep4(IP4_B, 53), 1) }, 1);
+    assert_eq!(span(&net.a), 42);
+    net.check_frames_released();
+}
+
 // ---- UDP ---------------------------------------------------------------------------
 
 fn udp_recv(e: &Eng, id: i32, len: usize, peek: bool) -> Result<(Vec<u8>, usize, EsgEndpoint, EsgEndpoint), i32> {

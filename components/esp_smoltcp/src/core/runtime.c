@@ -373,6 +373,14 @@ static uint64_t wake_time(uint64_t now, uint64_t delay)
     return delay == ESG_POLL_NEVER || delay > UINT64_MAX - now ? UINT64_MAX : now + delay;
 }
 
+void rt_kick_if_due(void)
+{
+    uint64_t now = os_now_us();
+    if (wake_time(now, esg_poll_delay(rt.eng, now)) < rt.poll_task_wake_us) {
+        rt_kick();
+    }
+}
+
 void rt_poll_inline(void)
 {
     uint64_t now = os_now_us();

@@ -103,6 +103,7 @@ typedef struct {
     esg_engine_t *eng;
 
     sock_rec_t *socks;             /* cfg.max_sockets records */
+    int socks_end;                 /* every used record lies below it: scans stop there */
     uint16_t next_ephemeral;
 
     esp_smoltcp_ip4_info_t ip4;
@@ -130,6 +131,12 @@ void rt_lock(void);
 void rt_unlock(void);
 /** Ask the poll task to run now (data queued, window opened, close ...). */
 void rt_kick(void);
+/**
+ * Ask it only when the engine now needs a poll before the poll task's own timer (core lock
+ * held): a socket call that may or may not have made work (a read opens the window, but smoltcp
+ * announces it only once the window has doubled) costs no wake-up when it made none.
+ */
+void rt_kick_if_due(void);
 /**
  * Run one engine poll in the calling thread (core lock held), for a send that must
  * not wait for the poll task to be scheduled; kicks the poll task only when its

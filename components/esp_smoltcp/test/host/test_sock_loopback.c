@@ -190,6 +190,64 @@ static void test_nodelay_send_polls_inline(void)
     esp_smoltcp_sock_close(l2);
 }
 
+static uint64_t poll_wakeups(void)
+{
+    esp_smoltcp_stats_t st;
+    CHECK_EQ(esp_smoltcp_get_stats(ESP_SMOLTCP_IFACE_ETH, &st), ESP_OK);
+    return st.poll_wakeups;
+}
+
+/* One byte read on an idle connection; returns the poll task's wake-ups it caused. */
+static uint64_t wakeups_of_one_byte_read(int from, int to)
+{
+    CHECK_EQ(esp_smoltcp_sock_send(from, "x", 1, 0, 1000), 1);
+    usleep(100 * 1000); /* delivered and acknowledged: the engine has nothing left to do */
+    uint64_t before = poll_wakeups();
+    char b;
+    CHECK_EQ(esp_smoltcp_sock_recv(to, &b, 1, 0, 1000), 1);
+    usleep(50 * 1000);
+    return poll_wakeups() - before;
+}
+
+/* On a TCP_NODELAY socket a read wakes the poll task only when it made a window update due
+ * (smoltcp sends one once the window has doubled): one byte read on an idle connection wakes
+ * nothing (a Nagle socket's read still does, for its reply's sake), while small reads from a full
+ * buffer still reopen the window, so a transfer read 100 bytes at a time flows on. */
+static void test_reads_wake_the_poll_task_only_when_due(void)
+{
+    int l, s, c;
+    tcp_pair(5010, &l, &s, &c);
+    CHECK_EQ(wakeups_of_one_byte_read(c, s), 1);
+    CHECK_EQ(esp_smoltcp_sock_set_nodelay(s, true), 0);
+    CHECK_EQ(wakeups_of_one_byte_read(c, s), 0);
+
+    sender_t snd = {.fd = c, .len = 200000};
+    pthread_t t;
+    pthread_create(&t, NULL, send_pattern, &snd);
+    usleep(300 * 1000); /* the receive buffer fills: the window is closed */
+    uint64_t t0 = ms_now();
+    size_t got = 0, wrong = 0;
+    uint8_t buf[100];
+    ssize_t n;
+    while ((n = esp_smoltcp_sock_recv(s, buf, sizeof(buf), 0, 5000)) > 0) {
+        for (ssize_t i = 0; i < n; i++) {
+            wrong += buf[i] != (uint8_t)((got + (size_t)i) % 251);
+        }
+        got += (size_t)n;
+    }
+    uint64_t took = ms_now() - t0;
+    pthread_join(t, NULL);
+    printf("  200000 bytes in 100-byte reads from a full buffer: %llu ms\n", (unsigned long long)took);
+    CHECK_EQ(n, 0);
+    CHECK_EQ(got, 200000);
+    CHECK_EQ(wrong, 0);
+    /* Without the window updates only the sender's zero-window probes move it: about 700 ms
+     * here (a build whose reads never wake the poll task), against a few ms with them. */
+    CHECK(took < 400);
+    esp_smoltcp_sock_close(s);
+    esp_smoltcp_sock_close(l);
+}
+
 static void test_recv_timeout_is_eagain(void)
 {
     int l, s, c;
@@ -622,6 +680,7 @@ int main(void)
     RUN(test_bad_handles);
     RUN(test_tcp_transfer_and_eof);
     RUN(test_nodelay_send_polls_inline);
+    RUN(test_reads_wake_the_poll_task_only_when_due);
     RUN(test_recv_timeout_is_eagain);
     RUN(test_peek_and_waitall);
     RUN(test_connect_refused_and_nonblocking);
