@@ -4,6 +4,8 @@ import os
 import re
 import time
 
+import pytest
+
 from e2e_helpers import STATIC_IP, DROP_REASONS, curl_download, get_stats, pattern_sha256
 
 
@@ -47,6 +49,25 @@ def test_static_config_sends_no_dhcp(bed, start_demo):
     assert len(pk) == 0, f"static configuration still sent DHCP: {[p.summary() for p in pk]}"
     res = curl_download(bed, 1000)
     assert res["code"] == 200 and res["sha256"] == pattern_sha256(1000)
+
+
+@pytest.mark.parametrize("mode", ["dhcp", "static"])
+def test_new_address_is_announced_by_arp(bed, dnsmasq_for, start_demo, mode):
+    """A newly configured IPv4 address (a DHCP lease, a static configuration) is announced once
+    with an ARP request whose sender and target are that address (RFC 5227 §2.3), as lwIP does
+    when an address is set: a peer holding an entry for it under another MAC updates it."""
+    if mode == "dhcp":
+        dnsmasq_for(bed)
+    with bed.capture("arp", name="announce.pcap") as cap:
+        d = start_demo(bed, static=mode == "static")
+        time.sleep(0.5)
+        res = curl_download(bed, 1000, host=d.ip)
+        assert res["code"] == 200
+    seen = bed.peer(["tcpdump", "-nn", "-e", "-r", cap.path], check=False).stdout
+    ours = re.findall(rf"(\S+) > ff:ff:ff:ff:ff:ff, .*Request who-has {d.ip} tell {d.ip},", seen)
+    assert len(ours) == 1, seen
+    # from the stack's MAC: the one that answers ARP for the address
+    assert ours[0] == bed.peer_neigh_mac(d.ip), seen
 
 
 def test_stats_endpoint_shape(demo):

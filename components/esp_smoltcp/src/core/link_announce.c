@@ -16,7 +16,8 @@ static void eth_header(uint8_t *f, const uint8_t dst[6], uint16_t type)
     f[13] = (uint8_t)type;
 }
 
-/* Request with sender = target = our address: peers update their cache, nobody answers. */
+/* Request with sender = target = our address: peers update their cache, nobody answers. It goes
+ * round the loopback divert, which would take it for the engine resolving its own address. */
 static void send_arp_announcement(const uint8_t ip[4])
 {
     static const uint8_t broadcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
@@ -62,11 +63,15 @@ static void send_igmp_report(const uint8_t group[4])
     rt_transmit(f, sizeof(f));
 }
 
-void link_announce_ip4(void)
+void announce_ip4_address(void)
 {
-    if (rt.cfg.ipv4_mode != ESP_SMOLTCP_IPV4_DHCP && rt.ip4.has_addr) {
+    if (rt.ip4.has_addr) {
         send_arp_announcement(rt.ip4.addr);
     }
+}
+
+void link_announce_ip4_groups(void)
+{
     for (int i = 0; i < ESP_SMOLTCP_MCAST_MAX_GROUPS; i++) {
         const rt_mcast_group_t *g = &rt.mcast[i];
         /* 224.0.0.1, all hosts, is never reported (RFC 2236 §6) */

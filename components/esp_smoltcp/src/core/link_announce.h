@@ -6,8 +6,11 @@
 #pragma once
 
 /**
- * IPv4: an ARP announcement of a static address (RFC 5227 §2.3; a DHCP address
- * is being acquired again instead) and an IGMPv2 membership report for every
- * joined group (RFC 2236 §3).
+ * An ARP announcement of the interface's IPv4 address (RFC 5227 §2.3: a request
+ * with sender = target), as lwIP sends one whenever an address is set or the
+ * link comes back: peers holding a stale entry for it (another MAC) update it.
  */
-void link_announce_ip4(void);
+void announce_ip4_address(void);
+
+/** An IGMPv2 membership report for every joined group (RFC 2236 §3), for the link's return. */
+void link_announce_ip4_groups(void);

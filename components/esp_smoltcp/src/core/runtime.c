@@ -181,9 +181,11 @@ static void follow_link(uint64_t now)
     }
     rt.link_ups_done = ups;
     if (rt.cfg.ipv4_mode == ESP_SMOLTCP_IPV4_DHCP) {
-        esg_dhcp_reset(rt.eng);
+        esg_dhcp_reset(rt.eng); /* the new lease is announced when it is applied */
+    } else {
+        rt.ip4_announce_due = true;
     }
-    link_announce_ip4();
+    link_announce_ip4_groups();
     ip6_link_up(now);
 }
 
@@ -281,6 +283,9 @@ static void apply_ip4(const uint8_t addr[4], uint8_t prefix, const uint8_t *gw, 
     esg_iface_add_addr(rt.eng, ESG_AF_INET, addr, prefix);
     esg_iface_add_addr(rt.eng, ESG_AF_INET, loopback_addr, LOOPBACK_PREFIX);
     esg_iface_set_default_route(rt.eng, ESG_AF_INET, gw);
+    if (!rt.ip4.has_addr || memcmp(rt.ip4.addr, addr, 4) != 0) {
+        rt.ip4_announce_due = true; /* sent by the poll task, on a link that is up */
+    }
     memset(&rt.ip4, 0, sizeof(rt.ip4));
     rt.ip4.has_addr = true;
     memcpy(rt.ip4.addr, addr, 4);
@@ -344,6 +349,10 @@ static void poll_dhcp(void)
 static uint64_t poll_once(uint64_t now)
 {
     follow_link(now);
+    if (rt.ip4_announce_due && !atomic_load(&rt.link_down)) {
+        rt.ip4_announce_due = false;
+        announce_ip4_address();
+    }
     uint64_t delay = esg_poll(rt.eng, now);
     rt.c.polls++;
     poll_dhcp();

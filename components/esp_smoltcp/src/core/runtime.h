@@ -92,6 +92,7 @@ typedef struct {
     atomic_bool link_down;         /* last report of the netdev (up until it says otherwise) */
     atomic_uint_fast32_t link_ups; /* up reports so far; the poll task acts on each new one */
     uint32_t link_ups_done;        /* up reports the poll task has acted on (core lock) */
+    bool ip4_announce_due;         /* a new IPv4 address or the link's return: ARP announcement to send */
     uint8_t mac[6];
     frame_pool_t *rx_pool;         /* thread-safe on its own */
     frame_queue_t *rx_queue;       /* thread-safe on its own */
