@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "ip6_nd.h"
 #include "runtime.h"
 
 #define RECORDS_PER_REPORT 16 /* more groups than this go out in several reports */
@@ -24,22 +25,9 @@ static void flush(report_t *r)
     static const uint8_t all_mld2_routers[16] = {0xff, 0x02, [15] = 0x16};
     size_t payload = 8 + 8 + (size_t)r->records * RECORD_LEN;
     uint8_t *f = r->frame;
-    memset(f, 0, HDRS);
-    f[0] = 0x33;
-    f[1] = 0x33;
-    f[5] = 0x16;
-    memcpy(f + 6, rt.mac, 6);
-    f[12] = 0x86;
-    f[13] = 0xdd;
-    uint8_t *ip = f + 14;
-    ip[0] = 0x60;
-    ip[4] = (uint8_t)(payload >> 8);
-    ip[5] = (uint8_t)payload;
-    ip[6] = 0; /* hop-by-hop options */
-    ip[7] = 1;
-    memcpy(ip + 8, r->src, 16);
-    memcpy(ip + 24, all_mld2_routers, 16);
-    uint8_t *hbh = ip + 40;
+    /* next header 0: hop-by-hop options; hop limit 1 (RFC 3810 §5) */
+    uint8_t *hbh = f + ip6_mcast_frame_header(f, rt.mac, r->src, all_mld2_routers, 0, 1, payload);
+    memset(hbh, 0, 16);
     hbh[0] = 58;
     hbh[2] = 5; /* Router Alert, value 0: MLD (RFC 2711), then PadN */
     hbh[3] = 2;
@@ -74,8 +62,8 @@ void ip6_mld_report_all(const uint8_t src[16])
     report_t r = {.src = src};
     uint8_t addr[16], prefix;
     for (unsigned i = 0; esg_iface_get_addr(rt.eng, ESG_AF_INET6, i, addr, &prefix) == ESG_OK; i++) {
-        uint8_t snm[16] = {0xff, 0x02, [11] = 0x01, [12] = 0xff};
-        memcpy(snm + 13, addr + 13, 3);
+        uint8_t snm[16];
+        ip6_solicited_node(addr, snm);
         add(&r, snm);
     }
     for (int i = 0; i < ESP_SMOLTCP_MCAST_MAX_GROUPS; i++) {

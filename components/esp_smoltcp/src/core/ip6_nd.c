@@ -152,3 +152,31 @@ char *ip6_fmt(const uint8_t a[16], char *buf)
     *p = 0;
     return buf;
 }
+
+void ip6_solicited_node(const uint8_t addr[16], uint8_t out[16])
+{
+    static const uint8_t prefix[13] = {0xff, 0x02, [11] = 0x01, [12] = 0xff};
+    memcpy(out, prefix, 13);
+    memcpy(out + 13, addr + 13, 3);
+}
+
+size_t ip6_mcast_frame_header(uint8_t *f, const uint8_t mac[6], const uint8_t src[16], const uint8_t dst[16],
+                              uint8_t next, uint8_t hops, size_t payload_len)
+{
+    f[0] = 0x33;
+    f[1] = 0x33;
+    memcpy(f + 2, dst + 12, 4);
+    memcpy(f + 6, mac, 6);
+    f[12] = 0x86;
+    f[13] = 0xdd;
+    uint8_t *ip = f + ETH_HDR;
+    memset(ip, 0, 8);
+    ip[0] = 0x60;
+    ip[4] = (uint8_t)(payload_len >> 8);
+    ip[5] = (uint8_t)payload_len;
+    ip[6] = next;
+    ip[7] = hops;
+    memcpy(ip + 8, src, 16);
+    memcpy(ip + 24, dst, 16);
+    return ETH_HDR + IP6_HDR;
+}

@@ -2,7 +2,8 @@
  * Neighbour Discovery messages the runtime acts on itself (RFC 4861): router
  * advertisements (prefixes, router lifetime, M/O flags, RDNSS of RFC 8106),
  * neighbour solicitations from :: (another node's DAD) and neighbour
- * advertisements. A pure parser: no state, no engine, unit-tested alone.
+ * advertisements. A pure parser (and the header builder of what the runtime
+ * sends itself): no state, no engine, unit-tested alone.
  */
 #pragma once
 
@@ -55,6 +56,17 @@ typedef struct {
  * are skipped.
  */
 bool nd_parse(const uint8_t *frame, size_t len, nd_msg_t *out);
+
+/** The solicited-node multicast group of addr (RFC 4291 §2.7.1): ff02::1:ff + its low 24 bits. */
+void ip6_solicited_node(const uint8_t addr[16], uint8_t out[16]);
+
+/**
+ * Ethernet (from mac to dst's multicast MAC, RFC 2464 §7) and IPv6 headers of a
+ * frame to the multicast group dst carrying payload_len bytes after them, next
+ * header next, hop limit hops. Returns the payload's offset (54).
+ */
+size_t ip6_mcast_frame_header(uint8_t *f, const uint8_t mac[6], const uint8_t src[16], const uint8_t dst[16],
+                              uint8_t next, uint8_t hops, size_t payload_len);
 
 /** RFC 5952 text of an IPv6 address into buf (>= 40 bytes); returns buf. */
 char *ip6_fmt(const uint8_t a[16], char *buf);

@@ -66,22 +66,7 @@ static uint32_t left_s(uint64_t now, uint64_t t)
 /* Ethernet + IPv6 header for an ICMPv6 ND message to a multicast group; returns the ICMPv6 offset. */
 static size_t nd_header(uint8_t *f, const uint8_t src[16], const uint8_t dst[16], size_t icmp_len)
 {
-    f[0] = 0x33;
-    f[1] = 0x33;
-    memcpy(f + 2, dst + 12, 4);
-    memcpy(f + 6, rt.mac, 6);
-    f[12] = 0x86;
-    f[13] = 0xdd;
-    uint8_t *ip = f + 14;
-    memset(ip, 0, 8);
-    ip[0] = 0x60;
-    ip[4] = (uint8_t)(icmp_len >> 8);
-    ip[5] = (uint8_t)icmp_len;
-    ip[6] = 58;
-    ip[7] = 255;
-    memcpy(ip + 8, src, 16);
-    memcpy(ip + 24, dst, 16);
-    return 54;
+    return ip6_mcast_frame_header(f, rt.mac, src, dst, 58, 255, icmp_len);
 }
 
 static void send_rs(void)
@@ -100,8 +85,8 @@ static void send_rs(void)
 static void send_dad_ns(const uint8_t target[16])
 {
     static const uint8_t unspecified[16];
-    uint8_t snm[16] = {0xff, 0x02, [11] = 0x01, [12] = 0xff};
-    memcpy(snm + 13, target + 13, 3);
+    uint8_t snm[16];
+    ip6_solicited_node(target, snm);
     uint8_t f[54 + 24];
     size_t o = nd_header(f, unspecified, snm, 24);
     memset(f + o, 0, 24);

@@ -166,10 +166,38 @@ static void test_fmt(void)
     CHECK_EQ(mismatches, 0);
 }
 
+/* What the runtime sends: the solicited-node group, and headers nd_parse reads back. */
+static void test_build(void)
+{
+    const uint8_t addr[16] = {0x20, 0x01, 0x0d, 0xb8, [13] = 0xab, [14] = 0xcd, [15] = 0xef};
+    const uint8_t want[16] = {0xff, 0x02, [11] = 0x01, [12] = 0xff, [13] = 0xab, [14] = 0xcd, [15] = 0xef};
+    uint8_t snm[16];
+    ip6_solicited_node(addr, snm);
+    CHECK_MEM(snm, want, 16);
+
+    const uint8_t mac[6] = {0x02, 0, 0, 0, 0, 0x09};
+    const uint8_t unspecified[16] = {0};
+    uint8_t f[54 + 24] = {0};
+    CHECK_EQ(ip6_mcast_frame_header(f, mac, unspecified, snm, 58, 255, 24), 54);
+    const uint8_t eth[14] = {0x33, 0x33, 0xff, 0xab, 0xcd, 0xef, 0x02, 0, 0, 0, 0, 0x09, 0x86, 0xdd};
+    CHECK_MEM(f, eth, 14);
+    CHECK(f[14] == 0x60 && f[18] == 0 && f[19] == 24 && f[20] == 58 && f[21] == 255);
+    CHECK_MEM(f + 22, unspecified, 16);
+    CHECK_MEM(f + 38, snm, 16);
+    /* a DAD probe built on it parses as one (checksum is not nd_parse's business) */
+    f[54] = 135;
+    memcpy(f + 62, addr, 16);
+    nd_msg_t m;
+    CHECK(nd_parse(f, sizeof(f), &m));
+    CHECK_EQ(m.kind, ND_NS_DAD);
+    CHECK_MEM(m.target, addr, 16);
+}
+
 int main(void)
 {
     test_ra();
     test_ns_na();
     test_fmt();
+    test_build();
     return UNIT_TEST_END();
 }
