@@ -327,13 +327,12 @@ static int connect_error(const sock_rec_t *r)
 
 /*
  * Fold what the engine did to a TCP socket into the record: counters, the
- * pending error a caller will see, the end of a connect. Reads info->state and
- * info->may_recv only (sock_after_poll fills no more).
+ * pending error a caller will see, the end of a connect, from the engine
+ * socket's state and whether the peer may still send (no FIN yet).
  */
-static void tcp_observe(sock_rec_t *r, const esg_tcp_info_t *info)
+static void tcp_observe(sock_rec_t *r, uint8_t st, bool may_recv)
 {
-    uint8_t st = info->state;
-    if (st == r->last_state && (info->may_recv || r->peer_fin_seen)) {
+    if (st == r->last_state && (may_recv || r->peer_fin_seen)) {
         return;
     }
     bool synchronised = st >= ESG_TCP_ESTABLISHED;
@@ -343,7 +342,7 @@ static void tcp_observe(sock_rec_t *r, const esg_tcp_info_t *info)
         rt.c.tcp_opened++;
         esg_tcp_set_timeout(rt.eng, r->eng_id, established_timeout_of(r));
     }
-    if (r->established_once && !info->may_recv && st != ESG_TCP_CLOSED && !r->peer_fin_seen &&
+    if (r->established_once && !may_recv && st != ESG_TCP_CLOSED && !r->peer_fin_seen &&
         (st == ESG_TCP_CLOSE_WAIT || st == ESG_TCP_LAST_ACK || st == ESG_TCP_CLOSING || st == ESG_TCP_TIME_WAIT)) {
         r->peer_fin_seen = true;
         rt.c.tcp_closed_by_peer++;
@@ -690,7 +689,7 @@ int esp_smoltcp_sock_accept(int h, esp_smoltcp_endpoint_t *peer, uint32_t timeou
             esg_tcp_info_t info;
             esg_tcp_get_info(rt.eng, n->eng_id, &info);
             memcpy(&n->local, &info.local, sizeof(n->local));
-            tcp_observe(n, &info);
+            tcp_observe(n, info.state, info.may_recv);
             if (peer) {
                 memcpy(peer, &info.remote, sizeof(*peer));
             }
@@ -749,7 +748,7 @@ static int tcp_connect_locked(int h, sock_rec_t *r, const esp_smoltcp_endpoint_t
     for (;;) {
         esg_tcp_info_t info;
         tcp_info(r, &info);
-        tcp_observe(r, &info);
+        tcp_observe(r, info.state, info.may_recv);
         if (r->established_once) {
             return 0;
         }
@@ -851,7 +850,7 @@ ssize_t esp_smoltcp_sock_send(int h, const void *buf, size_t len, int flags, uin
         }
         esg_tcp_info_t info;
         tcp_info(r, &info);
-        tcp_observe(r, &info);
+        tcp_observe(r, info.state, info.may_recv);
         if (n < 0 && !r->connecting) {
             if (r->error) {
                 rc = -r->error;
@@ -920,7 +919,7 @@ ssize_t esp_smoltcp_sock_recv(int h, void *buf, size_t len, int flags, uint32_t 
         }
         esg_tcp_info_t info;
         tcp_info(r, &info);
-        tcp_observe(r, &info);
+        tcp_observe(r, info.state, info.may_recv);
         if (n < 0 && !r->connecting) {
             if (r->error) {
                 rc = -r->error;
@@ -1277,18 +1276,17 @@ uint64_t sock_after_poll(uint64_t now_us)
         if (!r->used || r->type != ESP_SMOLTCP_SOCK_TCP || r->eng_id < 0) {
             continue;
         }
-        /* only what tcp_observe() reads: this runs for every socket after every poll */
-        esg_tcp_info_t info = {0};
-        int st = esg_tcp_get_state(rt.eng, r->eng_id, &info.may_recv);
+        /* the state alone, not esg_tcp_get_info(): this runs for every socket after every poll */
+        bool may_recv = false;
+        int st = esg_tcp_get_state(rt.eng, r->eng_id, &may_recv);
         if (st < 0) {
             continue;
         }
-        info.state = (uint8_t)st;
-        tcp_observe(r, &info);
+        tcp_observe(r, (uint8_t)st, may_recv);
         if (!r->orphan) {
             continue;
         }
-        if (info.state == ESG_TCP_CLOSED || info.state == ESG_TCP_TIME_WAIT) {
+        if (st == ESG_TCP_CLOSED || st == ESG_TCP_TIME_WAIT) {
             release_record(h);
         } else if (now_us >= r->linger_deadline_us) {
             esg_tcp_abort(rt.eng, r->eng_id);
@@ -1342,7 +1340,7 @@ static uint16_t readiness(int h)
     if (!tcp_info(r, &info)) {
         return ESP_SMOLTCP_POLLERR;
     }
-    tcp_observe(r, &info);
+    tcp_observe(r, info.state, info.may_recv);
     if (r->error) {
         ev |= ESP_SMOLTCP_POLLERR | ESP_SMOLTCP_POLLIN | ESP_SMOLTCP_POLLOUT;
     }
@@ -1487,7 +1485,7 @@ int esp_smoltcp_sock_take_error(int h)
     if (r) {
         esg_tcp_info_t info;
         if (r->type == ESP_SMOLTCP_SOCK_TCP && tcp_info(r, &info)) {
-            tcp_observe(r, &info);
+            tcp_observe(r, info.state, info.may_recv);
         }
         rc = r->error;
         r->error = 0;
