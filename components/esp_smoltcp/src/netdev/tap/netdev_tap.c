@@ -39,10 +39,18 @@ typedef struct {
     uint8_t discard[2048];     /* where a frame goes when the pool is empty */
 } tap_dev_t;
 
-/* The host's link: the TAP's administrative state. Reports each change of it (or the TAP's
- * removal) found in the netlink messages in buf, as the MAC driver reports its PHY's link. */
-static void follow_link_messages(tap_dev_t *t, const uint8_t *buf, size_t len)
+/* The host's link is up when the TAP is up and running (operationally up). The kernel marks it
+ * running from its link-watch work, after the bridge the TAP belongs to has enabled the port; on
+ * "up" alone a frame sent at once is dropped by a port that does not forward yet. */
+static bool tap_flags_link_up(unsigned flags)
 {
+    return (flags & IFF_UP) && (flags & IFF_RUNNING);
+}
+
+/* The last state of the TAP's link in the netlink messages in buf: false if none is about it. */
+static bool link_state_in_messages(const tap_dev_t *t, const uint8_t *buf, size_t len, bool *up)
+{
+    bool found = false;
     for (const struct nlmsghdr *h = (const void *)buf; NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
         if (h->nlmsg_type != RTM_NEWLINK && h->nlmsg_type != RTM_DELLINK) {
             continue;
@@ -50,15 +58,23 @@ static void follow_link_messages(tap_dev_t *t, const uint8_t *buf, size_t len)
         const struct ifinfomsg *ifi = NLMSG_DATA(h);
         unsigned attr_len = IFLA_PAYLOAD(h);
         for (const struct rtattr *a = IFLA_RTA(ifi); RTA_OK(a, attr_len); a = RTA_NEXT(a, attr_len)) {
-            if (a->rta_type != IFLA_IFNAME || strncmp(RTA_DATA(a), t->ifname, RTA_PAYLOAD(a)) != 0) {
-                continue;
-            }
-            bool up = h->nlmsg_type == RTM_NEWLINK && (ifi->ifi_flags & IFF_UP);
-            if (up != t->link_up) {
-                t->link_up = up;
-                esp_smoltcp_netdev_link_changed(up);
+            if (a->rta_type == IFLA_IFNAME && strncmp(RTA_DATA(a), t->ifname, RTA_PAYLOAD(a)) == 0) {
+                found = true;
+                *up = h->nlmsg_type == RTM_NEWLINK && tap_flags_link_up(ifi->ifi_flags);
             }
         }
+    }
+    return found;
+}
+
+/* Reports each change of the host's link (or the TAP's removal) found in the netlink messages in
+ * buf, as the MAC driver reports its PHY's link. */
+static void follow_link_messages(tap_dev_t *t, const uint8_t *buf, size_t len)
+{
+    bool up;
+    if (link_state_in_messages(t, buf, len, &up) && up != t->link_up) {
+        t->link_up = up;
+        esp_smoltcp_netdev_link_changed(up);
     }
 }
 
@@ -79,6 +95,9 @@ static void reader_main(void *arg)
     struct pollfd pfd[3] = {{.fd = t->fd, .events = POLLIN},
                             {.fd = t->stop_pipe[0], .events = POLLIN},
                             {.fd = t->link_watch, .events = POLLIN}}; /* poll() skips a -1 */
+    if (!t->link_up) {
+        esp_smoltcp_netdev_link_changed(false);
+    }
     while (atomic_load(&t->running)) {
         if (tap_poll(pfd, 3, -1) < 0) {
             if (errno == EINTR) {
@@ -121,6 +140,43 @@ static void reader_main(void *arg)
             }
         }
     }
+}
+
+/* Whether the TAP is administratively up (any socket reaches SIOCGIFFLAGS: the link watch's). */
+static bool tap_admin_up(const tap_dev_t *t)
+{
+    struct ifreq ifr = {0};
+    memcpy(ifr.ifr_name, t->ifname, sizeof(ifr.ifr_name)); /* both IFNAMSIZ, NUL-terminated */
+    return tap_ioctl(t->link_watch, SIOCGIFFLAGS, &ifr) == 0 && (ifr.ifr_flags & IFF_UP);
+}
+
+/* Attaching gives the TAP its carrier, but the kernel takes a moment (its link-watch work) before
+ * the TAP runs and its bridge port forwards: a frame sent at once is often dropped. Wait, bounded,
+ * as a driver waits for its PHY, for the message that says the TAP runs (the watch was opened
+ * before the attach, so it cannot be missed; it is sent after the bridge has enabled the port, the
+ * flags alone may say "running" a moment before). A TAP that is administratively down is a cable
+ * out: not waited for. Returns whether the link is up. */
+static bool wait_until_running(const tap_dev_t *t)
+{
+    enum { RUNNING_WAIT_MS = 2000 };
+    if (!tap_admin_up(t)) {
+        return false;
+    }
+    uint64_t deadline = os_now_us() + RUNNING_WAIT_MS * 1000ull;
+    for (uint64_t now = os_now_us(); now < deadline; now = os_now_us()) {
+        struct pollfd pfd = {.fd = t->link_watch, .events = POLLIN};
+        if (tap_poll(&pfd, 1, (int)((deadline - now + 999) / 1000)) <= 0) {
+            continue;
+        }
+        uint8_t buf[4096] __attribute__((aligned(NLMSG_ALIGNTO)));
+        ssize_t n = tap_read(t->link_watch, buf, sizeof(buf));
+        bool up;
+        if (n > 0 && link_state_in_messages(t, buf, (size_t)n, &up) && up) {
+            return true;
+        }
+    }
+    ESP_LOGW(TAG, "%s does not run after %d ms: taken as up", t->ifname, RUNNING_WAIT_MS);
+    return true;
 }
 
 static esp_err_t tap_start(esp_smoltcp_netdev_t *dev)
@@ -192,24 +248,31 @@ esp_err_t esp_smoltcp_tap_create(const char *ifname, const uint8_t *mac, esp_smo
         free(t);
         return ESP_ERR_NOT_FOUND;
     }
+    /* Link changes, watched from before the attach (see wait_until_running). Without the watch
+     * the link simply stays up (a warning says so). */
+    t->link_up = true;
+    t->link_watch = tap_link_watch_open();
+    if (t->link_watch < 0) {
+        ESP_LOGW(TAG, "no route netlink socket (%s): link changes of %s not followed", strerror(errno), ifname);
+    }
     struct ifreq ifr = {0};
     ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
     strncpy(ifr.ifr_name, ifname, IFNAMSIZ - 1);
     if (tap_ioctl(t->fd, TUNSETIFF, &ifr) < 0 || tap_pipe2(t->stop_pipe, O_CLOEXEC) < 0) {
         ESP_LOGE(TAG, "attach to tap %s: %s", ifname, strerror(errno));
         tap_close(t->fd);
+        if (t->link_watch >= 0) {
+            tap_close(t->link_watch);
+        }
         free(t);
         return ESP_ERR_NOT_FOUND;
-    }
-    /* Link changes: without the watch the link simply stays up (a warning says so). */
-    t->link_up = true;
-    t->link_watch = tap_link_watch_open();
-    if (t->link_watch < 0) {
-        ESP_LOGW(TAG, "no route netlink socket (%s): link changes of %s not followed", strerror(errno), ifname);
     }
     /* Non-blocking reads let the reader drain a burst and return to poll(). */
     tap_fcntl(t->fd, F_SETFL, tap_fcntl(t->fd, F_GETFL, 0) | O_NONBLOCK);
     strncpy(t->ifname, ifname, IFNAMSIZ - 1);
+    if (t->link_watch >= 0 && !wait_until_running(t)) {
+        t->link_up = false; /* reported by the reader when it starts: the runtime assumes up */
+    }
     if (mac) {
         memcpy(t->mac, mac, 6);
     } else {
