@@ -5,7 +5,7 @@
  * as eth_basic (16 sockets); the harness passes --sockets 160 for 64 clients.
  *
  *   bench_smoltcp --tap tap0 --mac 02:00:00:00:00:02 --static 198.18.0.2/24
- *                 [--sockets N] [--tcp-buf BYTES] [--pool FRAMES]
+ *                 [--sockets N] [--tcp-buf BYTES] [--pool FRAMES] [--rx-poll-inline 0|1]
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -46,11 +46,11 @@ static size_t stats_json(char *buf, size_t len)
         ", \"sockets_open\": %" PRIu32 ", \"sockets_high_water\": %" PRIu32 ", \"socket_alloc_failures\": %" PRIu64
         ", \"tcp_syn_backlog_drops\": %" PRIu64 ", \"tcp_opened\": %" PRIu64 ", \"tcp_aborted\": %" PRIu64
         ", \"polls\": %" PRIu64
-        ", \"poll_wakeups\": %" PRIu64 ", %s}",
+        ", \"poll_wakeups\": %" PRIu64 ", \"inline_polls\": %" PRIu64 ", \"rx_inline_polls\": %" PRIu64 ", %s}",
         s.rx_frames, s.tx_frames, s.rx_bytes, s.tx_bytes, s.rx_drop_pool_empty, s.rx_drop_queue_full,
         s.rx_drop_bad_l4_checksum, s.tx_failures, s.rx_pool_capacity, s.rx_pool_in_use, s.rx_pool_high_water,
         s.rx_queue_high_water, s.sockets_open, s.sockets_high_water, s.socket_alloc_failures, s.tcp_syn_backlog_drops, s.tcp_opened,
-        s.tcp_aborted, s.polls, s.poll_wakeups, proc);
+        s.tcp_aborted, s.polls, s.poll_wakeups, s.inline_polls, s.rx_inline_polls, proc);
     return n < 0 ? 0 : (size_t)n;
 }
 
@@ -91,13 +91,15 @@ int main(int argc, char **argv)
             cfg.tcp_rx_buffer = cfg.tcp_tx_buffer = (uint32_t)atoi(v);
         } else if (strcmp(a, "--pool") == 0) {
             cfg.rx_pool_frames = (uint32_t)atoi(v);
+        } else if (strcmp(a, "--rx-poll-inline") == 0) {
+            cfg.rx_poll_inline = atoi(v) != 0;
         } else {
             fprintf(stderr, "bench_smoltcp: bad option %s\n", a);
             return 2;
         }
     }
     if (!tap) {
-        fprintf(stderr, "usage: bench_smoltcp --tap IF [--mac M] [--static A/L] [--sockets N] [--tcp-buf B] [--pool F]\n");
+        fprintf(stderr, "usage: bench_smoltcp --tap IF [--mac M] [--static A/L] [--sockets N] [--tcp-buf B] [--pool F] [--rx-poll-inline 0|1]\n");
         return 2;
     }
     signal(SIGTERM, on_signal);

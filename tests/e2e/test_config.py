@@ -110,6 +110,26 @@ def test_stats_endpoint_shape(demo):
     assert s1["tx_failures"] == 0
 
 
+def test_single_requests_are_taken_to_their_socket_by_the_rx_thread(demo):
+    """rx_poll_inline: a one-frame burst that carries a request (TCP payload, an echo request) is
+    processed by the TAP's reader thread itself (stats: rx_inline_polls), one hand-off less; the
+    ACKs of a download stay with the poll task, which transmits while the reader reads on."""
+    bed = demo.bed
+    s0 = get_stats(bed)
+    r = bed.peer(["ping", "-c", "20", "-i", "0.05", "-W", "2", STATIC_IP], check=False, timeout=30)
+    assert r.returncode == 0 and " 0% packet loss" in r.stdout, r.stdout
+    s1 = get_stats(bed)
+    # each echo request is a burst of one (the core may be busy now and then: the poll task's)
+    assert s1["rx_inline_polls"] - s0["rx_inline_polls"] >= 10, (s0, s1)
+    res = curl_download(bed, 3_000_000)
+    assert res["sha256"] == pattern_sha256(3_000_000)
+    s2 = get_stats(bed)
+    acks = s2["rx_frames"] - s1["rx_frames"]
+    assert acks >= 500, (s1, s2)  # one ACK per two segments at most, ~2050 segments
+    # the GET, the handshake's last ACK at most, and the /stats requests: not the ACKs
+    assert s2["rx_inline_polls"] - s1["rx_inline_polls"] <= 5, (s1, s2)
+
+
 def test_sigterm_exits_zero_with_stats_line(demo):
     r = demo.bed.peer(["ping", "-c", "2", "-i", "0.2", "-W", "2", STATIC_IP], check=False,
                       timeout=20)

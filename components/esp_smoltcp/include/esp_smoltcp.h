@@ -56,6 +56,10 @@ typedef struct {
     bool send_poll_inline;      /* a TCP_NODELAY send on an idle connection polls the engine in the sending
                                    task: one task switch less per request/response; that task then needs
                                    the poll's stack too (about 3 KiB on rv32) */
+    bool rx_poll_inline;        /* a netdev that hands frames over in bursts (rx_bursts) runs the engine
+                                   poll in its own thread at each burst's end when the core is free:
+                                   one task switch less per received request; that thread then needs
+                                   the poll's stack too */
 } esp_smoltcp_config_t;
 
 /* Defaults: Kconfig values on ESP-IDF (menuconfig reaches esp_smoltcp_init()), host values otherwise. */
@@ -220,6 +224,7 @@ typedef struct {
     uint64_t polls;                    /* engine polls */
     uint64_t poll_wakeups;             /* poll task woken before its deadline */
     uint64_t inline_polls;             /* polls run by a TCP_NODELAY sender (first data on an idle connection) */
+    uint64_t rx_inline_polls;          /* polls run by the netdev's thread at the end of an RX burst */
     uint32_t link_changes;             /* link up/down reports of the netdev (esp_smoltcp_netdev_link_changed) */
     bool link_up;                      /* as last reported; up until the netdev says otherwise */
 } esp_smoltcp_stats_t;

@@ -49,6 +49,12 @@
 #define ESP_SMOLTCP_DEFAULT_SEND_POLL_INLINE true
 #endif
 
+#if defined(ESP_PLATFORM) && !defined(CONFIG_ESP_SMOLTCP_RX_POLL_INLINE)
+#define ESP_SMOLTCP_DEFAULT_RX_POLL_INLINE false
+#else
+#define ESP_SMOLTCP_DEFAULT_RX_POLL_INLINE true
+#endif
+
 /* ---- sizes (Kconfig value when set, else the host default) ------------------ */
 #ifdef CONFIG_ESP_SMOLTCP_RX_POOL_FRAMES
 #define ESP_SMOLTCP_DEFAULT_RX_POOL_FRAMES CONFIG_ESP_SMOLTCP_RX_POOL_FRAMES
@@ -146,4 +152,5 @@
         .poll_task_stack = ESP_SMOLTCP_DEFAULT_POLL_TASK_STACK,        \
         .poll_task_core = ESP_SMOLTCP_DEFAULT_POLL_TASK_CORE,          \
         .send_poll_inline = ESP_SMOLTCP_DEFAULT_SEND_POLL_INLINE,      \
+        .rx_poll_inline = ESP_SMOLTCP_DEFAULT_RX_POLL_INLINE,          \
     }

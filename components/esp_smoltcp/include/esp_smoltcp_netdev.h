@@ -33,6 +33,7 @@ struct esp_smoltcp_netdev {
     void (*destroy)(esp_smoltcp_netdev_t *dev);
     uint16_t mtu;                /* IP MTU, normally 1500 */
     bool rx_checksums_verified;  /* the MAC verified IP/TCP/UDP/ICMP checksums and drops bad frames */
+    bool rx_bursts;              /* the driver calls esp_smoltcp_netdev_rx_burst_end() after each batch of input */
 };
 
 /**
@@ -56,6 +57,14 @@ void esp_smoltcp_netdev_input_pool(uint8_t *buf, size_t len);
  */
 void esp_smoltcp_netdev_input(uint8_t *buf, size_t len, void (*release)(void *ctx, uint8_t *buf),
                               void *release_ctx);
+
+/**
+ * End of a batch of input (drivers with rx_bursts set): every frame the driver had ready has
+ * been handed over. The runtime processes them now in the calling thread when the core is free
+ * and rx_poll_inline is set, else wakes its poll task. Drivers without rx_bursts need not call
+ * it: each input wakes the poll task.
+ */
+void esp_smoltcp_netdev_rx_burst_end(void);
 
 /** Report link up/down (Ethernet cable, Wi-Fi association). */
 void esp_smoltcp_netdev_link_changed(bool up);

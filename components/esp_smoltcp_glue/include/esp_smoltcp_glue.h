@@ -101,6 +101,13 @@ void esg_engine_deinit(esg_engine_t *eng);
  */
 uint64_t esg_poll(esg_engine_t *eng, uint64_t now_us);
 /**
+ * esg_poll() without the sockets' egress: every queued RX frame is processed
+ * (what ingress answers itself, ARP, ICMP echo, RST, leaves at once) and the
+ * interface timers run; what the sockets then want to send waits for the next
+ * esg_poll(). Returns as esg_poll() (0: they want to send now).
+ */
+uint64_t esg_poll_ingress(esg_engine_t *eng, uint64_t now_us);
+/**
  * Microseconds until the engine needs a poll (0: now, e.g. a window update a
  * read made due; ESG_POLL_NEVER), from the sockets' state, without polling.
  */

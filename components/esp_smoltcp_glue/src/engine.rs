@@ -10,7 +10,7 @@ use core::ffi::c_void;
 use core::hash::{Hash, Hasher};
 use core::mem::{align_of, size_of};
 
-use smoltcp::iface::{Config, Interface, SocketHandle, SocketSet, SocketStorage};
+use smoltcp::iface::{Config, Interface, PollIngressSingleResult, SocketHandle, SocketSet, SocketStorage};
 use smoltcp::socket::{dhcpv4, dns, icmp, tcp, udp};
 use smoltcp::time::Instant;
 use smoltcp::wire::{EthernetAddress, HardwareAddress, IpAddress, IpCidr};
@@ -228,6 +228,25 @@ pub unsafe extern "C" fn esg_poll(eng: *mut Engine, now_us: u64) -> u64 {
     };
     let now = instant(now_us);
     e.iface.poll(now, &mut e.dev, &mut e.sockets);
+    delay_micros(e, now)
+}
+
+/// Like esg_poll() without the sockets' egress: every queued frame is processed
+/// (what ingress answers itself, ARP, ICMP echo, RST, leaves at once) and the
+/// timers of the interface run, but the segments and datagrams the sockets then
+/// want to send wait for the next esg_poll(). Returns as esg_poll(): 0 when
+/// they want to be sent now.
+#[no_mangle]
+pub unsafe extern "C" fn esg_poll_ingress(eng: *mut Engine, now_us: u64) -> u64 {
+    let Ok(e) = engine(eng) else {
+        return u64::MAX;
+    };
+    let now = instant(now_us);
+    e.iface.poll_maintenance(now);
+    while !matches!(
+        e.iface.poll_ingress_single(now, &mut e.dev, &mut e.sockets),
+        PollIngressSingleResult::None
+    ) {}
     delay_micros(e, now)
 }
 

@@ -589,6 +589,37 @@ fn tcp_transfer_1mb_both_ways_and_graceful_close() {
 }
 
 #[test]
+fn poll_ingress_takes_frames_and_leaves_socket_egress() {
+    let mut net = Net::new();
+    let (ida, idb) = net.tcp_pair(7, 4096);
+    assert_eq!(unsafe { esg_tcp_set_ack_delay(net.b.ptr, idb, 0) }, ESG_OK);
+    assert_eq!(net.a.send(ida, b"request"), 7);
+    unsafe { esg_poll(net.a.ptr, net.now) };
+    assert_eq!(net.ab.borrow().len(), 1, "A sent its segment");
+    let d = unsafe { esg_poll_ingress(net.b.ptr, net.now) };
+    assert!(net.ab.borrow().is_empty(), "B took the frame");
+    assert_eq!(net.b.recv(idb, 64, true).unwrap(), b"request");
+    assert!(net.ba.borrow().is_empty(), "the ACK waits for egress");
+    assert_eq!(d, 0, "and is due now");
+    unsafe { esg_poll(net.b.ptr, net.now) };
+    assert_eq!(net.ba.borrow().len(), 1, "esg_poll sent the ACK");
+    net.step();
+
+    // What ingress answers itself leaves at once: an echo reply.
+    let ia = net.a.icmp_open(2, 256);
+    let echo = [8u8, 0, 0, 0, 0x12, 0x34, 0, 1, 0xaa];
+    unsafe {
+        assert_eq!(esg_icmp_bind_ident(net.a.ptr, ia, 0x1234), ESG_OK);
+        assert_eq!(esg_icmp_send(net.a.ptr, ia, echo.as_ptr(), echo.len(), ESG_AF_INET, IP4_B.as_ptr()), 9);
+        esg_poll(net.a.ptr, net.now);
+        esg_poll_ingress(net.b.ptr, net.now);
+    }
+    assert_eq!(net.ba.borrow().len(), 1, "echo reply sent during ingress");
+    assert!(net.run_until(10, |n| n.a.icmp_info(ia).can_recv));
+    net.check_frames_released();
+}
+
+#[test]
 fn tcp_over_ipv6() {
     let mut net = Net::new();
     let ida = net.a.tcp_open(4096, 4096);

@@ -67,7 +67,7 @@ typedef struct {
     uint64_t rx_drop_backlog_full;     /* SYNs a full listen backlog could not take (tcp_rx_gate.c) */
     uint64_t rx_drop_syn_on_connection; /* SYNs for an existing connection's 4-tuple (tcp_rx_gate.c) */
     uint64_t tcp_opened, tcp_closed_by_peer, tcp_aborted, tcp_linger_aborts;
-    uint64_t polls, poll_wakeups, inline_polls;
+    uint64_t polls, poll_wakeups, inline_polls, rx_inline_polls;
     uint32_t sockets_open, sockets_high_water;
     atomic_uint_fast32_t link_changes; /* link up/down reports from the netdev */
 } rt_counters_t;
@@ -89,6 +89,9 @@ typedef struct {
     os_thread_t *poll_thread;
     uint64_t poll_task_wake_us;    /* when the waiting poll task wakes on its own (UINT64_MAX: never) */
     esp_smoltcp_netdev_t *dev;     /* not locked: set before the poll task starts */
+    unsigned rx_burst_frames;      /* frames of the netdev's current RX burst (its thread's only) */
+    unsigned rx_burst_data;        /* of which carry TCP payload, a UDP datagram or an echo request */
+    atomic_bool rx_other_frames;   /* a frame other than TCP/UDP since the last ingress-only poll */
     atomic_bool link_down;         /* last report of the netdev (up until it says otherwise) */
     atomic_uint_fast32_t link_ups; /* up reports so far; the poll task acts on each new one */
     uint32_t link_ups_done;        /* up reports the poll task has acted on (core lock) */
@@ -139,11 +142,16 @@ void rt_kick(void);
  */
 void rt_kick_if_due(void);
 /**
- * Run one engine poll in the calling thread (core lock held), for a send that must
- * not wait for the poll task to be scheduled; kicks the poll task only when its
- * timer must now come earlier.
+ * Run one engine poll in the calling thread (core lock held), for a send or a burst of
+ * received frames that must not wait for the poll task to be scheduled; kicks the poll
+ * task only when its timer must now come earlier.
  */
 void rt_poll_inline(void);
+/**
+ * The netdev thread's poll at the end of an RX burst (core lock held): ingress only, then kicks
+ * the poll task when the sockets want to send or a frame other than TCP/UDP came in.
+ */
+void rt_poll_ingress_inline(void);
 /** Engine sockets in use changed by delta (+1 / -1); keeps the high-water mark. */
 void rt_count_socket(int delta);
 

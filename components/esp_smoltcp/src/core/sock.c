@@ -836,6 +836,7 @@ ssize_t esp_smoltcp_sock_send(int h, const void *buf, size_t len, int flags, uin
             done += (size_t)n;
             if (send_inline) {
                 rt_poll_inline();
+                rt.c.inline_polls++;
                 send_inline = false;
             } else {
                 rt_kick();

@@ -31,6 +31,8 @@ uint64_t os_random_u64(void);
 esp_err_t os_mutex_create(os_mutex_t **out);
 void os_mutex_destroy(os_mutex_t *m);
 void os_mutex_lock(os_mutex_t *m);
+/** Takes the mutex if it is free (or already held by the caller on a port whose mutex nests). */
+bool os_mutex_trylock(os_mutex_t *m);
 void os_mutex_unlock(os_mutex_t *m);
 
 /*

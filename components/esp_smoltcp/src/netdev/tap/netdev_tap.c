@@ -26,6 +26,8 @@
 
 static const char *TAG = "netdev_tap";
 
+enum { RX_BURST_MAX = 32 }; /* frames handed over between two engine polls at most */
+
 typedef struct {
     esp_smoltcp_netdev_t base; /* first: the runtime sees only this */
     char ifname[IFNAMSIZ];
@@ -121,10 +123,18 @@ static void reader_main(void *arg)
             }
             break;
         }
-        /* Drain what is ready, so a burst costs one poll(). */
+        /* Drain what is ready, so a burst costs one poll(). The burst ends (and the engine takes
+         * its frames) every RX_BURST_MAX frames and when the pool runs dry, so a long queue in the
+         * kernel does not empty the pool before the engine has seen a frame. */
+        size_t frames = 0;
         for (;;) {
             size_t size = 0;
             uint8_t *buf = esp_smoltcp_rx_buffer_alloc(&size);
+            if ((!buf && frames) || frames == RX_BURST_MAX) {
+                esp_smoltcp_netdev_rx_burst_end();
+                frames = 0;
+                buf = buf ? buf : esp_smoltcp_rx_buffer_alloc(&size);
+            }
             /* No pool buffer: still read the frame out of the kernel, then drop it (counted). */
             ssize_t n = tap_read(t->fd, buf ? buf : t->discard, buf ? size : sizeof(t->discard));
             if (n <= 0) {
@@ -135,9 +145,13 @@ static void reader_main(void *arg)
             }
             if (buf) {
                 esp_smoltcp_netdev_input_pool(buf, (size_t)n);
+                frames++;
             } else {
                 esp_smoltcp_netdev_rx_dropped();
             }
+        }
+        if (frames) {
+            esp_smoltcp_netdev_rx_burst_end();
         }
     }
 }
@@ -289,6 +303,7 @@ esp_err_t esp_smoltcp_tap_create(const char *ifname, const uint8_t *mac, esp_smo
         .destroy = tap_destroy,
         .mtu = 1500,
         .rx_checksums_verified = false,
+        .rx_bursts = true,
     };
     *out = &t->base;
     return ESP_OK;

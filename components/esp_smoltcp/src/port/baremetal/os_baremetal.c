@@ -236,6 +236,16 @@ void os_mutex_lock(os_mutex_t *m)
     m->depth++;
 }
 
+bool os_mutex_trylock(os_mutex_t *m)
+{
+    if (m->owner && m->owner != cur) {
+        return false;
+    }
+    m->owner = cur;
+    m->depth++;
+    return true;
+}
+
 void os_mutex_unlock(os_mutex_t *m)
 {
     if (m->depth && --m->depth == 0) {

@@ -101,6 +101,11 @@ void os_mutex_lock(os_mutex_t *m)
     (void)xSemaphoreTake(m->sem, portMAX_DELAY);
 }
 
+bool os_mutex_trylock(os_mutex_t *m)
+{
+    return xSemaphoreTake(m->sem, 0) == pdTRUE;
+}
+
 void os_mutex_unlock(os_mutex_t *m)
 {
     (void)xSemaphoreGive(m->sem);

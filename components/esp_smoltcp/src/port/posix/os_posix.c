@@ -107,6 +107,11 @@ void os_mutex_lock(os_mutex_t *m)
     pthread_mutex_lock(&m->m);
 }
 
+bool os_mutex_trylock(os_mutex_t *m)
+{
+    return pthread_mutex_trylock(&m->m) == 0;
+}
+
 void os_mutex_unlock(os_mutex_t *m)
 {
     pthread_mutex_unlock(&m->m);
