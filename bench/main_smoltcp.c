@@ -46,11 +46,12 @@ static size_t stats_json(char *buf, size_t len)
         ", \"sockets_open\": %" PRIu32 ", \"sockets_high_water\": %" PRIu32 ", \"socket_alloc_failures\": %" PRIu64
         ", \"tcp_syn_backlog_drops\": %" PRIu64 ", \"tcp_opened\": %" PRIu64 ", \"tcp_aborted\": %" PRIu64
         ", \"polls\": %" PRIu64
-        ", \"poll_wakeups\": %" PRIu64 ", \"inline_polls\": %" PRIu64 ", \"rx_inline_polls\": %" PRIu64 ", %s}",
+        ", \"poll_wakeups\": %" PRIu64 ", \"inline_polls\": %" PRIu64 ", \"rx_inline_polls\": %" PRIu64
+        ", \"tcp_rexmits_sacked\": %" PRIu64 ", \"tcp_dupack_windows_kept\": %" PRIu64 ", \"tcp_dsack_acks_held\": %" PRIu64 ", %s}",
         s.rx_frames, s.tx_frames, s.rx_bytes, s.tx_bytes, s.rx_drop_pool_empty, s.rx_drop_queue_full,
         s.rx_drop_bad_l4_checksum, s.tx_failures, s.rx_pool_capacity, s.rx_pool_in_use, s.rx_pool_high_water,
         s.rx_queue_high_water, s.sockets_open, s.sockets_high_water, s.socket_alloc_failures, s.tcp_syn_backlog_drops, s.tcp_opened,
-        s.tcp_aborted, s.polls, s.poll_wakeups, s.inline_polls, s.rx_inline_polls, proc);
+        s.tcp_aborted, s.polls, s.poll_wakeups, s.inline_polls, s.rx_inline_polls, s.tcp_rexmits_sacked, s.tcp_dupack_windows_kept, s.tcp_dsack_acks_held, proc);
     return n < 0 ? 0 : (size_t)n;
 }
 

@@ -216,6 +216,11 @@ typedef struct {
     uint64_t socket_alloc_failures;    /* ENFILE/ENOMEM given to callers */
     uint64_t tcp_syn_backlog_drops;    /* SYNs dropped: listen backlog full (the client retries) */
     uint64_t tcp_syn_on_connection_drops; /* SYNs dropped: 4-tuple of an existing connection (not a new one) */
+    uint64_t tcp_rexmits_sacked;       /* retransmitted segments not sent: the peer had SACKed them */
+    uint64_t tcp_dupack_windows_kept;  /* duplicate ACKs whose grown window was set back to the last
+                                          one, so the engine counts them (docs/architecture.md) */
+    uint64_t tcp_dsack_acks_held;      /* duplicate ACKs that report a segment received twice (D-SACK):
+                                          not news of a loss, not handed to the engine */
     uint64_t dgram_close_drops;        /* datagram sockets closed with datagrams unsent after 1 s */
     uint64_t tcp_opened;               /* connections established */
     uint64_t tcp_closed_by_peer;       /* FIN received */

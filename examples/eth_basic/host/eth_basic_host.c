@@ -138,14 +138,14 @@ static size_t stats_json(char *buf, size_t len)
         ", \"socket_alloc_failures\": %" PRIu64 ", \"tcp_syn_backlog_drops\": %" PRIu64 ", \"tcp_syn_on_connection_drops\": %" PRIu64 ", \"tcp_open\": %" PRIu32 ", \"tcp_opened\": %" PRIu64
         ", \"tcp_closed_by_peer\": %" PRIu64 ", \"tcp_aborted\": %" PRIu64 ", \"tcp_linger_aborts\": %" PRIu64
         ", \"polls\": %" PRIu64 ", \"poll_wakeups\": %" PRIu64 ", \"inline_polls\": %" PRIu64
-        ", \"rx_inline_polls\": %" PRIu64 ", \"link_up\": %s, \"link_changes\": %" PRIu32,
+        ", \"rx_inline_polls\": %" PRIu64 ", \"tcp_rexmits_sacked\": %" PRIu64 ", \"tcp_dupack_windows_kept\": %" PRIu64 ", \"tcp_dsack_acks_held\": %" PRIu64 ", \"link_up\": %s, \"link_changes\": %" PRIu32,
         s.rx_frames, s.tx_frames, s.rx_bytes, s.tx_bytes, s.rx_drop_pool_empty, s.rx_drop_queue_full, s.rx_drop_runt,
         s.rx_drop_bad_ip_header, s.rx_drop_bad_ip_checksum, s.rx_drop_bad_l4_header, s.rx_drop_bad_l4_checksum,
         s.rx_drop_martian, s.loopback_frames, s.loopback_drops, s.tx_failures, s.rx_pool_capacity, s.rx_pool_in_use, s.rx_pool_high_water, s.rx_queue_high_water,
         s.sockets_open, s.sockets_high_water, s.sockets_lingering, s.socket_alloc_failures, s.tcp_syn_backlog_drops, s.tcp_syn_on_connection_drops,
         s.sockets_open,
         s.tcp_opened, s.tcp_closed_by_peer, s.tcp_aborted, s.tcp_linger_aborts, s.polls, s.poll_wakeups,
-        s.inline_polls, s.rx_inline_polls, s.link_up ? "true" : "false", s.link_changes);
+        s.inline_polls, s.rx_inline_polls, s.tcp_rexmits_sacked, s.tcp_dupack_windows_kept, s.tcp_dsack_acks_held, s.link_up ? "true" : "false", s.link_changes);
     if (n < 0 || (size_t)n >= len) {
         return n < 0 ? 0 : len - 1;
     }

@@ -13,6 +13,7 @@
 #include "ip6_slaac.h"
 #include "ip_config.h"
 #include "link_announce.h"
+#include "tcp_recovery.h"
 #include "loopback.h"
 #include "tx_checksum.h"
 #include "runtime.h"
@@ -268,7 +269,7 @@ static bool dev_rx_next(void *ctx, const uint8_t **frame, size_t *len, uintptr_t
         if (!frame_queue_pop(rt.rx_queue, &f)) {
             return false;
         }
-        if (tcp_rx_gate_admit(f.buf, f.len)) {
+        if (tcp_rx_gate_admit(f.buf, f.len) && tcp_recovery_admit_rx(f.buf, f.len)) {
             break;
         }
         f.release(f.release_ctx, f.buf); /* counted by the gate */
@@ -298,6 +299,9 @@ static int wire_tx(uint8_t *frame, size_t len)
     rt_tx_stamp_hook_t stamp = atomic_load_explicit(&hooks.stamp_tx, memory_order_acquire);
     if (stamp) {
         stamp(frame, len);
+    }
+    if (!tcp_recovery_tx_needed(frame, len)) {
+        return 0; /* a retransmission of what the peer holds (SACK): as good as sent */
     }
     esp_err_t err = rt.dev->transmit(rt.dev, frame, len);
     if (err != ESP_OK) {
@@ -543,6 +547,9 @@ esp_err_t esp_smoltcp_init_with_config(const esp_smoltcp_config_t *cfg)
         rt.socks = calloc(cfg->max_sockets, sizeof(sock_rec_t));
         err = rt.socks ? ESP_OK : ESP_ERR_NO_MEM;
     }
+    if (err == ESP_OK) {
+        err = tcp_recovery_init(cfg->max_sockets);
+    }
     if (err != ESP_OK) {
         goto fail;
     }
@@ -552,6 +559,7 @@ esp_err_t esp_smoltcp_init_with_config(const esp_smoltcp_config_t *cfg)
     return ESP_OK;
 
 fail:
+    tcp_recovery_deinit();
     free(rt.socks);
     if (rt.rx_queue) {
         frame_queue_destroy(rt.rx_queue);
@@ -863,6 +871,10 @@ esp_err_t esp_smoltcp_get_stats(esp_smoltcp_iface_t iface, esp_smoltcp_stats_t *
     out->socket_alloc_failures = rt.c.socket_alloc_failures;
     out->tcp_syn_backlog_drops = rt.c.rx_drop_backlog_full;
     out->tcp_syn_on_connection_drops = rt.c.rx_drop_syn_on_connection;
+    tcp_recovery_counters_t tr = tcp_recovery_counters();
+    out->tcp_rexmits_sacked = tr.rexmits_sacked;
+    out->tcp_dupack_windows_kept = tr.dupack_windows_kept;
+    out->tcp_dsack_acks_held = tr.dsack_acks_held;
     out->dgram_close_drops = rt.c.dgram_close_drops;
     out->tcp_opened = rt.c.tcp_opened;
     out->tcp_closed_by_peer = rt.c.tcp_closed_by_peer;
@@ -906,6 +918,7 @@ esp_err_t esp_smoltcp_deinit(void)
     frame_queue_destroy(rt.rx_queue);
     frame_pool_destroy(rt.rx_pool);
     free(rt.socks);
+    tcp_recovery_deinit();
     os_event_destroy(rt.poll_event);
     os_mutex_destroy(rt.core_lock);
     memset(&rt, 0, sizeof(rt));

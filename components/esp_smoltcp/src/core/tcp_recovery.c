@@ -1,0 +1,232 @@
+/* Loss recovery help for smoltcp's TCP; see tcp_recovery.h. */
+#include "tcp_recovery.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+
+#define ETH_HLEN 14
+#define TCP_FLAG_FIN 0x01
+#define TCP_FLAG_SYN 0x02
+#define TCP_FLAG_RST 0x04
+#define TCP_FLAG_ACK 0x10
+#define TCP_OPT_END 0
+#define TCP_OPT_NOP 1
+#define TCP_OPT_SACK 5
+#define SACK_BLOCKS_MAX 4
+
+typedef struct {
+    uint32_t left, right; /* [left, right) held by the peer */
+} sack_block_t;
+
+typedef struct {
+    uint64_t key;      /* the flow's 4-tuple, hashed; 0: free */
+    uint32_t snd_max;  /* end of the highest segment sent */
+    uint32_t last_ack; /* last ACK number received */
+    uint16_t last_win; /* its window field */
+    uint8_t sacks;     /* blocks in sack[] (of the last ACK) */
+    sack_block_t sack[SACK_BLOCKS_MAX];
+} flow_t;
+
+static struct {
+    flow_t *flows;
+    size_t slots;
+    tcp_recovery_counters_t c;
+} g;
+
+/* One TCP segment's fields, from a frame that passed the runtime's checks (TX, or RX after
+ * frame_check). */
+typedef struct {
+    uint64_t key; /* local address and port first: a sent and a received segment of one flow agree */
+    uint32_t seq, ack, seg_len;
+    uint16_t win;
+    uint8_t flags;
+    size_t tcp, tcp_hdr; /* offset and length of the TCP header */
+} seg_t;
+
+static uint64_t fnv1a(uint64_t h, const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        h = (h ^ p[i]) * 0x100000001b3ull;
+    }
+    return h;
+}
+
+static uint32_t be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static bool seq_lt(uint32_t a, uint32_t b)
+{
+    return (int32_t)(a - b) < 0;
+}
+
+static bool parse(const uint8_t *f, size_t len, bool sent, seg_t *s)
+{
+    if (len < ETH_HLEN + 20) {
+        return false;
+    }
+    uint16_t type = (uint16_t)(f[12] << 8 | f[13]);
+    const uint8_t *ip = f + ETH_HLEN;
+    size_t l4, ip_end, addr_len;
+    const uint8_t *src, *dst;
+    if (type == 0x0800 && ip[9] == 6 && (ip[6] & 0x3f) == 0 && ip[7] == 0) { /* TCP, not a fragment */
+        l4 = ETH_HLEN + (size_t)(ip[0] & 0x0f) * 4;
+        ip_end = ETH_HLEN + (size_t)(ip[2] << 8 | ip[3]);
+        src = ip + 12, dst = ip + 16, addr_len = 4;
+    } else if (type == 0x86dd && len >= ETH_HLEN + 40 && ip[6] == 6) { /* TCP right after the header */
+        l4 = ETH_HLEN + 40;
+        ip_end = l4 + (size_t)(ip[4] << 8 | ip[5]);
+        src = ip + 8, dst = ip + 24, addr_len = 16;
+    } else {
+        return false;
+    }
+    if (len < l4 + 20 || ip_end > len) {
+        return false;
+    }
+    const uint8_t *tcp = f + l4;
+    size_t hdr = (size_t)(tcp[12] >> 4) * 4;
+    if (hdr < 20 || l4 + hdr > ip_end) {
+        return false;
+    }
+    const uint8_t *local = sent ? src : dst, *remote = sent ? dst : src;
+    const uint8_t *local_port = sent ? tcp : tcp + 2, *remote_port = sent ? tcp + 2 : tcp;
+    uint64_t h = fnv1a(0xcbf29ce484222325ull, local, addr_len);
+    h = fnv1a(h, remote, addr_len);
+    h = fnv1a(h, local_port, 2);
+    h = fnv1a(h, remote_port, 2);
+    s->key = h | 1;
+    s->tcp = l4;
+    s->tcp_hdr = hdr;
+    s->flags = tcp[13];
+    s->seq = be32(tcp + 4);
+    s->ack = be32(tcp + 8);
+    s->win = (uint16_t)(tcp[14] << 8 | tcp[15]);
+    s->seg_len = (uint32_t)(ip_end - l4 - hdr) + !!(s->flags & TCP_FLAG_SYN) + !!(s->flags & TCP_FLAG_FIN);
+    return true;
+}
+
+/* The SACK blocks of a received segment into fl (none: the peer has no hole above the ACK).
+ * True if the first block is a D-SACK (RFC 2883): the ACK reports a duplicate segment. */
+static bool read_sack(flow_t *fl, const uint8_t *frame, const seg_t *s)
+{
+    bool dsack = false;
+    const uint8_t *o = frame + s->tcp + 20, *end = frame + s->tcp + s->tcp_hdr;
+    fl->sacks = 0;
+    while (o < end && *o != TCP_OPT_END) {
+        if (*o == TCP_OPT_NOP) {
+            o++;
+            continue;
+        }
+        if (end - o < 2 || o[1] < 2 || o[1] > end - o) {
+            fl->sacks = 0;
+            return false; /* malformed: no blocks trusted */
+        }
+        if (o[0] == TCP_OPT_SACK && o[1] >= 10) {
+            sack_block_t first = {be32(o + 2), be32(o + 6)};
+            /* D-SACK: below the ACK, or inside the second block (RFC 2883 §4) */
+            dsack = !seq_lt(s->ack, first.right) ||
+                    (o[1] >= 18 && !seq_lt(first.left, be32(o + 10)) && !seq_lt(be32(o + 14), first.right));
+            for (size_t i = dsack ? 10 : 2; i + 8 <= o[1] && fl->sacks < SACK_BLOCKS_MAX; i += 8) {
+                sack_block_t b = {be32(o + i), be32(o + i + 4)};
+                if (seq_lt(b.left, b.right) && seq_lt(s->ack, b.right)) {
+                    fl->sack[fl->sacks++] = b;
+                }
+            }
+        }
+        o += o[1];
+    }
+    return dsack;
+}
+
+/* The window field rewritten, the checksum updated to match (RFC 1624, eqn. 3). */
+static void set_window(uint8_t *frame, const seg_t *s, uint16_t win)
+{
+    uint8_t *tcp = frame + s->tcp;
+    uint32_t sum = (uint16_t)~(tcp[16] << 8 | tcp[17]);
+    sum += (uint16_t)~s->win;
+    sum += win;
+    sum = (sum & 0xffff) + (sum >> 16);
+    sum = (sum & 0xffff) + (sum >> 16);
+    uint16_t csum = (uint16_t)~sum;
+    tcp[14] = (uint8_t)(win >> 8);
+    tcp[15] = (uint8_t)win;
+    tcp[16] = (uint8_t)(csum >> 8);
+    tcp[17] = (uint8_t)csum;
+}
+
+esp_err_t tcp_recovery_init(size_t slots)
+{
+    slots = slots ? slots : 1;
+    g.flows = calloc(slots, sizeof(flow_t));
+    g.slots = g.flows ? slots : 0;
+    return g.flows ? ESP_OK : ESP_ERR_NO_MEM;
+}
+
+tcp_recovery_counters_t tcp_recovery_counters(void)
+{
+    return g.c;
+}
+
+void tcp_recovery_deinit(void)
+{
+    free(g.flows);
+    memset(&g, 0, sizeof(g));
+}
+
+bool tcp_recovery_tx_needed(const uint8_t *frame, size_t len)
+{
+    seg_t s;
+    if (!g.slots || !parse(frame, len, true, &s) || s.seg_len == 0 || (s.flags & TCP_FLAG_RST)) {
+        return true;
+    }
+    flow_t *fl = &g.flows[s.key % g.slots];
+    uint32_t end = s.seq + s.seg_len;
+    if (fl->key != s.key || (s.flags & TCP_FLAG_SYN)) { /* a new flow, or a new connection on its 4-tuple */
+        *fl = (flow_t){.key = s.key, .snd_max = end, .last_ack = s.seq};
+        return true;
+    }
+    if (seq_lt(fl->snd_max, end)) {
+        fl->snd_max = end;
+        return true;
+    }
+    /* Sent before: the engine's go-back-N. Not again what the peer holds. */
+    for (uint8_t i = 0; i < fl->sacks; i++) {
+        if (!seq_lt(s.seq, fl->sack[i].left) && !seq_lt(fl->sack[i].right, end)) {
+            g.c.rexmits_sacked++;
+            return false;
+        }
+    }
+    return true;
+}
+
+bool tcp_recovery_admit_rx(uint8_t *frame, size_t len)
+{
+    seg_t s;
+    if (!g.slots || !parse(frame, len, false, &s) || !(s.flags & TCP_FLAG_ACK) || (s.flags & TCP_FLAG_RST)) {
+        return true;
+    }
+    flow_t *fl = &g.flows[s.key % g.slots];
+    if (fl->key != s.key) {
+        return true; /* nothing sent on it yet (or evicted) */
+    }
+    bool dsack = read_sack(fl, frame, &s);
+    bool pure = s.seg_len == 0 && !(s.flags & (TCP_FLAG_SYN | TCP_FLAG_FIN));
+    if (pure && s.ack == fl->last_ack && seq_lt(s.ack, fl->snd_max)) {
+        if (dsack) {
+            /* The echo of a segment sent twice, not news of a loss: to the engine it would be
+             * a duplicate ACK, and the third one a go-back-N of the whole flight again. */
+            g.c.dsack_acks_held++;
+            return false;
+        }
+        if (s.win != fl->last_win && s.win && fl->last_win) {
+            set_window(frame, &s, fl->last_win); /* a duplicate ACK, to the engine too */
+            g.c.dupack_windows_kept++;
+        }
+        return true;
+    }
+    fl->last_ack = s.ack;
+    fl->last_win = s.win;
+    return true;
+}

@@ -1,0 +1,181 @@
+/* Loss recovery help in front of the engine (core/tcp_recovery.c): SACKed retransmissions kept
+ * off the wire, D-SACK echoes held back, duplicate ACKs given their last window. */
+#include <stdlib.h>
+
+#include "tcp_recovery.h"
+#include "unit_test.h"
+
+static const uint8_t US[4] = {198, 18, 0, 2}, PEER[4] = {198, 18, 0, 1};
+enum { US_PORT = 80, PEER_PORT = 5000, ACK = 0x10, SYN = 0x02, PSH = 0x08 };
+
+typedef struct {
+    uint32_t left, right;
+} block_t;
+
+static uint16_t ones_sum(const uint8_t *p, size_t n, uint32_t sum)
+{
+    for (size_t i = 0; i + 1 < n; i += 2) {
+        sum += (uint32_t)(p[i] << 8 | p[i + 1]);
+    }
+    if (n & 1) {
+        sum += (uint32_t)(p[n - 1] << 8);
+    }
+    while (sum >> 16) {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    return (uint16_t)sum;
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8), p[3] = (uint8_t)v;
+}
+
+/* TCP checksum over the pseudo header: 0xffff when the segment is intact. */
+static uint16_t tcp_sum(const uint8_t *f, size_t len)
+{
+    uint8_t ph[12];
+    memcpy(ph, f + 26, 8);
+    ph[8] = 0, ph[9] = 6;
+    ph[10] = (uint8_t)((len - 34) >> 8), ph[11] = (uint8_t)(len - 34);
+    return ones_sum(f + 34, len - 34, ones_sum(ph, 12, 0));
+}
+
+/* Ethernet + IPv4 + TCP (+ a SACK option) + payload bytes; sent: from us, else from the peer. */
+static size_t seg(uint8_t *f, bool sent, uint32_t seq, uint32_t ack, uint8_t flags, uint16_t win,
+                  size_t payload, const block_t *blocks, size_t nblocks)
+{
+    size_t opt = nblocks ? 4 + 8 * nblocks : 0; /* nop, nop, kind 5, len */
+    size_t tcp_len = 20 + opt + payload;
+    memset(f, 0, 34 + tcp_len);
+    f[12] = 0x08;
+    f[14] = 0x45;
+    f[16] = (uint8_t)((20 + tcp_len) >> 8), f[17] = (uint8_t)(20 + tcp_len);
+    f[22] = 64, f[23] = 6;
+    memcpy(f + 26, sent ? US : PEER, 4);
+    memcpy(f + 30, sent ? PEER : US, 4);
+    uint8_t *t = f + 34;
+    uint16_t sp = sent ? US_PORT : PEER_PORT, dp = sent ? PEER_PORT : US_PORT;
+    t[0] = (uint8_t)(sp >> 8), t[1] = (uint8_t)sp, t[2] = (uint8_t)(dp >> 8), t[3] = (uint8_t)dp;
+    put32(t + 4, seq);
+    put32(t + 8, ack);
+    t[12] = (uint8_t)(((20 + opt) / 4) << 4);
+    t[13] = flags;
+    t[14] = (uint8_t)(win >> 8), t[15] = (uint8_t)win;
+    if (nblocks) {
+        t[20] = 1, t[21] = 1, t[22] = 5, t[23] = (uint8_t)(2 + 8 * nblocks);
+        for (size_t i = 0; i < nblocks; i++) {
+            put32(t + 24 + 8 * i, blocks[i].left);
+            put32(t + 28 + 8 * i, blocks[i].right);
+        }
+    }
+    uint16_t c = (uint16_t)~tcp_sum(f, 34 + tcp_len);
+    t[16] = (uint8_t)(c >> 8), t[17] = (uint8_t)c;
+    return 34 + tcp_len;
+}
+
+static uint8_t f[2048];
+
+static bool tx(uint32_t seq, size_t len)
+{
+    return tcp_recovery_tx_needed(f, seg(f, true, seq, 1, ACK, 500, len, NULL, 0));
+}
+
+static bool rx(uint32_t ack, uint16_t win, const block_t *b, size_t nb)
+{
+    return tcp_recovery_admit_rx(f, seg(f, false, 1, ack, ACK, win, 0, b, nb));
+}
+
+static void test_sacked_retransmissions_stay_off_the_wire(void)
+{
+    CHECK(tx(1000, 1000) && tx(2000, 1000) && tx(3000, 1000) && tx(4000, 1000)); /* new data */
+    CHECK(rx(1000, 500, NULL, 0));
+    block_t held = {2000, 4000};
+    CHECK(rx(1000, 500, &held, 1)); /* a duplicate ACK: the engine counts it */
+    CHECK(tx(1000, 1000));          /* the hole goes out again */
+    CHECK(!tx(2000, 1000));         /* the peer holds these */
+    CHECK(!tx(3000, 1000));
+    CHECK(tx(4000, 1000));          /* not SACKed: maybe lost too */
+    CHECK_EQ(tcp_recovery_counters().rexmits_sacked, 2);
+    CHECK(rx(4000, 500, NULL, 0));  /* no SACK option: no holes, nothing remembered */
+    CHECK(tx(4000, 1000));
+    CHECK(tx(5000, 500) && tx(5500, 500));
+    block_t partial = {5500, 6000};
+    CHECK(rx(4000, 500, &partial, 1));
+    CHECK(tx(5000, 500)); /* only whole segments inside a block are skipped */
+    CHECK(tx(5200, 500));
+    CHECK(!tx(5500, 500));
+}
+
+static void test_dsack_echoes_are_held_back(void)
+{
+    CHECK(rx(6000, 500, NULL, 0)); /* all acknowledged */
+    CHECK(tx(6000, 1000) && tx(7000, 1000));
+    block_t below = {3000, 4000}; /* D-SACK: a duplicate below the ACK */
+    CHECK(!rx(6000, 500, &below, 1));
+    block_t inside[2] = {{7000, 7500}, {7000, 8000}}; /* D-SACK inside the second block */
+    CHECK(!rx(6000, 500, inside, 2));
+    CHECK_EQ(tcp_recovery_counters().dsack_acks_held, 2);
+    block_t news = {7000, 8000};
+    CHECK(rx(6000, 500, &news, 1)); /* a plain SACK: news of a loss */
+    CHECK(rx(6000, 500, NULL, 0));
+    block_t old = {3000, 4000};
+    CHECK(rx(8000, 500, &old, 1)); /* D-SACK on an ACK that moves: new information, the engine sees it */
+}
+
+static void test_duplicate_acks_keep_the_last_window(void)
+{
+    CHECK(tx(8000, 1000));
+    CHECK(rx(8000, 500, NULL, 0)); /* last window 500 */
+    size_t n = seg(f, false, 1, 8000, ACK, 503, 0, NULL, 0);
+    CHECK(tcp_recovery_admit_rx(f, n));
+    CHECK_EQ(f[34 + 14] << 8 | f[34 + 15], 500);
+    CHECK_EQ(tcp_sum(f, n), 0xffff); /* checksum updated with it */
+    CHECK_EQ(tcp_recovery_counters().dupack_windows_kept, 1);
+    n = seg(f, false, 1, 8000, ACK, 0, 0, NULL, 0); /* a window closing to zero is left alone */
+    CHECK(tcp_recovery_admit_rx(f, n));
+    CHECK_EQ(f[34 + 14] << 8 | f[34 + 15], 0);
+    n = seg(f, false, 1, 9000, ACK, 700, 0, NULL, 0); /* a new ACK keeps its window */
+    CHECK(tcp_recovery_admit_rx(f, n));
+    CHECK_EQ(f[34 + 14] << 8 | f[34 + 15], 700);
+    n = seg(f, false, 1, 9000, ACK | PSH, 900, 10, NULL, 0); /* data: not a duplicate ACK */
+    CHECK(tcp_recovery_admit_rx(f, n));
+    CHECK_EQ(f[34 + 14] << 8 | f[34 + 15], 900);
+}
+
+static void test_a_new_connection_starts_clean(void)
+{
+    block_t held = {20000, 30000};
+    CHECK(tx(20000, 1000) && tx(29000, 1000));
+    CHECK(rx(9000, 500, &held, 1));
+    CHECK(!tx(20000, 1000));
+    /* SYN on the same 4-tuple (TIME-WAIT reuse): nothing of the old flow applies */
+    CHECK(tcp_recovery_tx_needed(f, seg(f, true, 100, 0, SYN, 500, 0, NULL, 0)));
+    CHECK(tx(101, 1000));
+    CHECK(tx(20000, 1000)); /* beyond snd_max of the new flow: new data, sent */
+}
+
+static void test_other_frames_pass(void)
+{
+    uint8_t arp[60] = {[12] = 0x08, [13] = 0x06};
+    CHECK(tcp_recovery_tx_needed(arp, sizeof(arp)));
+    CHECK(tcp_recovery_admit_rx(arp, sizeof(arp)));
+    CHECK(tcp_recovery_admit_rx(f, 10)); /* runt */
+    size_t n = seg(f, false, 1, 1, ACK, 500, 0, NULL, 0);
+    f[35 + 2] = 0x99; /* a flow never sent on */
+    CHECK(tcp_recovery_admit_rx(f, n));
+}
+
+int main(void)
+{
+    if (tcp_recovery_init(4) != ESP_OK) {
+        return 1;
+    }
+    test_sacked_retransmissions_stay_off_the_wire();
+    test_dsack_echoes_are_held_back();
+    test_duplicate_acks_keep_the_last_window();
+    test_a_new_connection_starts_clean();
+    test_other_frames_pass();
+    tcp_recovery_deinit();
+    return UNIT_TEST_END();
+}
