@@ -147,7 +147,8 @@ static int nd_tx(void *ctx, uint8_t *frame, size_t len)
             fatal("transmitted frame longer than the MTU");
         }
         if ((fe->cfg & FE_CFG_CHECK_MASK) <= 1) {
-            tx_checksum_fill(frame, len); /* as the runtime's dev_tx() */
+            frame_l4_t where;
+            tx_checksum_fill(frame, len, &where); /* as the runtime's dev_tx() */
         }
         frame_check_result_t r = frame_check(frame, len, true);
         if (r != FRAME_OK) {

@@ -125,7 +125,9 @@ def test_single_requests_are_taken_to_their_socket_by_the_rx_thread(demo):
     assert res["sha256"] == pattern_sha256(3_000_000)
     s2 = get_stats(bed)
     acks = s2["rx_frames"] - s1["rx_frames"]
-    assert acks >= 500, (s1, s2)  # one ACK per two segments at most, ~2050 segments
+    # ~2050 segments: Linux ACKs every second one, or fewer when curl reads late (stretch ACKs:
+    # 321 were seen on a loaded machine); many frames either way
+    assert acks >= 100, (s1, s2)
     # the GET, the handshake's last ACK at most, and the /stats requests: not the ACKs
     assert s2["rx_inline_polls"] - s1["rx_inline_polls"] <= 5, (s1, s2)
 

@@ -197,7 +197,16 @@ static frame_check_result_t check_udp(const uint8_t *l4, size_t len, bool verify
     return FRAME_OK;
 }
 
-static frame_check_result_t check_ipv4(const uint8_t *ip, size_t avail, bool verify_l4)
+/* The transport header at l4 (len bytes with its payload) passed: say where it is. */
+static void locate(frame_l4_t *where, uint8_t family, const uint8_t *frame, const uint8_t *ip, const uint8_t *l4,
+                   size_t len, uint8_t proto)
+{
+    *where = (frame_l4_t){.proto = proto, .family = family, .ip = (uint8_t)(ip - frame),
+                          .l4 = (uint16_t)(l4 - frame), .l4_len = (uint16_t)len};
+}
+
+static frame_check_result_t check_ipv4(const uint8_t *frame, const uint8_t *ip, size_t avail, bool verify_l4,
+                                       frame_l4_t *where)
 {
     if (avail < IPV4_MIN_HEADER_LEN || (ip[0] >> 4) != 4) {
         return FRAME_BAD_IP_HEADER;
@@ -222,26 +231,31 @@ static frame_check_result_t check_ipv4(const uint8_t *ip, size_t avail, bool ver
     /* RFC 793 / RFC 768 pseudo header: addresses, protocol; the length is added per protocol. */
     uint32_t pseudo = inet_sum16(ip + 12, 8, proto);
 
+    frame_check_result_t r;
     switch (proto) {
     case IP_PROTO_TCP:
-        return check_tcp(l4, l4_len, verify_l4, pseudo);
+        r = check_tcp(l4, l4_len, verify_l4, pseudo);
+        break;
     case IP_PROTO_UDP:
-        return check_udp(l4, l4_len, verify_l4, pseudo, true);
+        r = check_udp(l4, l4_len, verify_l4, pseudo, true);
+        break;
     case IP_PROTO_ICMP:
-        if (l4_len < ICMP_MIN_LEN) {
-            return FRAME_BAD_L4_HEADER;
-        }
         /* RFC 792: the ICMP checksum has no pseudo header. */
-        if (verify_l4 && !sum_ok(l4, l4_len, 0)) {
-            return FRAME_BAD_L4_CHECKSUM;
-        }
-        return FRAME_OK;
+        r = l4_len < ICMP_MIN_LEN           ? FRAME_BAD_L4_HEADER
+            : verify_l4 && !sum_ok(l4, l4_len, 0) ? FRAME_BAD_L4_CHECKSUM
+                                                : FRAME_OK;
+        break;
     default:
         return FRAME_OK;
     }
+    if (r == FRAME_OK) {
+        locate(where, 4, frame, ip, l4, l4_len, proto);
+    }
+    return r;
 }
 
-static frame_check_result_t check_ipv6(const uint8_t *ip, size_t avail, bool verify_l4)
+static frame_check_result_t check_ipv6(const uint8_t *frame, const uint8_t *ip, size_t avail, bool verify_l4,
+                                       frame_l4_t *where)
 {
     if (avail < IPV6_HEADER_LEN || (ip[0] >> 4) != 6) {
         return FRAME_BAD_IP_HEADER;
@@ -270,26 +284,37 @@ static frame_check_result_t check_ipv6(const uint8_t *ip, size_t avail, bool ver
     uint32_t pseudo = inet_sum16(ip + 8, 32, next);
 
     /* Fragments and other headers pass: smoltcp handles them itself. */
+    frame_check_result_t r;
     switch (next) {
     case IP_PROTO_TCP:
-        return check_tcp(l4, payload, verify_l4, pseudo);
+        r = check_tcp(l4, payload, verify_l4, pseudo);
+        break;
     case IP_PROTO_UDP:
-        return check_udp(l4, payload, verify_l4, pseudo, false);
+        r = check_udp(l4, payload, verify_l4, pseudo, false);
+        break;
     case IP_PROTO_ICMPV6:
-        if (payload < ICMPV6_MIN_LEN) {
-            return FRAME_BAD_L4_HEADER;
-        }
-        if (verify_l4 && !sum_ok(l4, payload, pseudo + (uint32_t)payload)) {
-            return FRAME_BAD_L4_CHECKSUM;
-        }
-        return FRAME_OK;
+        r = payload < ICMPV6_MIN_LEN                                          ? FRAME_BAD_L4_HEADER
+            : verify_l4 && !sum_ok(l4, payload, pseudo + (uint32_t)payload) ? FRAME_BAD_L4_CHECKSUM
+                                                                            : FRAME_OK;
+        break;
     default:
         return FRAME_OK;
     }
+    if (r == FRAME_OK) {
+        locate(where, 6, frame, ip, l4, payload, next);
+    }
+    return r;
 }
 
 frame_check_result_t frame_check(const uint8_t *frame, size_t len, bool verify_l4)
 {
+    frame_l4_t where;
+    return frame_check_l4(frame, len, verify_l4, &where);
+}
+
+frame_check_result_t frame_check_l4(const uint8_t *frame, size_t len, bool verify_l4, frame_l4_t *where)
+{
+    *where = (frame_l4_t){0};
     if (!frame || len < ETH_HEADER_LEN) {
         return FRAME_BAD_RUNT;
     }
@@ -303,11 +328,14 @@ frame_check_result_t frame_check(const uint8_t *frame, size_t len, bool verify_l
         type = rd16(frame + 16);
         off += VLAN_TAG_LEN;
     }
+    /* Tagged frames are checked but not located: the engine takes untagged ones only. */
+    frame_l4_t unused;
+    frame_l4_t *at = off == ETH_HEADER_LEN ? where : &unused;
     switch (type) {
     case ETHERTYPE_IPV4:
-        return check_ipv4(frame + off, len - off, verify_l4);
+        return check_ipv4(frame, frame + off, len - off, verify_l4, at);
     case ETHERTYPE_IPV6:
-        return check_ipv6(frame + off, len - off, verify_l4);
+        return check_ipv6(frame, frame + off, len - off, verify_l4, at);
     default:
         return FRAME_OK;
     }

@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "frame_l4.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -34,6 +36,13 @@ typedef enum {
  * @param verify_l4 false when the MAC already verified L4 checksums.
  */
 frame_check_result_t frame_check(const uint8_t *frame, size_t len, bool verify_l4);
+
+/**
+ * frame_check(), and where the transport header of a frame that passed is:
+ * where->proto is set for a TCP, UDP, ICMP or ICMPv6 header whose lengths were
+ * checked (a TCP header's data offset too), 0 otherwise.
+ */
+frame_check_result_t frame_check_l4(const uint8_t *frame, size_t len, bool verify_l4, frame_l4_t *where);
 
 /** Name of a result for logs and stats ("ok", "runt", ...). */
 const char *frame_check_result_name(frame_check_result_t r);

@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "esp_err.h"
+#include "frame_l4.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -25,6 +26,7 @@ typedef void (*frame_release_fn)(void *ctx, uint8_t *buf);
 typedef struct {
     uint8_t *buf;
     uint16_t len;
+    frame_l4_t l4; /* where its transport header is, once checked (proto 0 before) */
     frame_release_fn release;
     void *release_ctx;
 } frame_t;

@@ -38,16 +38,16 @@ static bool addressed_to_self(const uint8_t *f, size_t len)
     return false;
 }
 
-bool loopback_divert(const uint8_t *frame, size_t len)
+bool loopback_divert(const uint8_t *frame, size_t len, const frame_l4_t *where)
 {
     if (!addressed_to_self(frame, len)) {
         return false;
     }
-    loopback_copy(frame, len);
+    loopback_copy(frame, len, where);
     return true;
 }
 
-void loopback_copy(const uint8_t *frame, size_t len)
+void loopback_copy(const uint8_t *frame, size_t len, const frame_l4_t *where)
 {
     uint8_t *buf = frame_pool_alloc(rt.rx_pool); /* an empty pool is counted there */
     if (!buf || len > frame_pool_frame_size(rt.rx_pool)) {
@@ -58,7 +58,7 @@ void loopback_copy(const uint8_t *frame, size_t len)
         return;
     }
     memcpy(buf, frame, len);
-    frame_t f = {.buf = buf, .len = (uint16_t)len, .release = frame_pool_free, .release_ctx = rt.rx_pool};
+    frame_t f = {.buf = buf, .len = (uint16_t)len, .l4 = *where, .release = frame_pool_free, .release_ctx = rt.rx_pool};
     if (frame_queue_push(rt.rx_queue, &f)) {
         atomic_fetch_add_explicit(&rt.c.loopback_frames, 1, memory_order_relaxed);
     } else {

@@ -13,15 +13,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "frame_l4.h"
+
 /** The loopback address the interface holds. */
 extern const uint8_t loopback_addr[4];
 #define LOOPBACK_PREFIX 8
 
-/** Called from the engine's transmit path: true if the frame was looped back (or dropped, counted). */
-bool loopback_divert(const uint8_t *frame, size_t len);
+/** Called from the engine's transmit path (where: from tx_checksum_fill()): true if the frame
+ *  was looped back (or dropped, counted). */
+bool loopback_divert(const uint8_t *frame, size_t len, const frame_l4_t *where);
 
 /** Put a copy of a frame into the RX queue (multicast loop); counted like looped frames. */
-void loopback_copy(const uint8_t *frame, size_t len);
+void loopback_copy(const uint8_t *frame, size_t len, const frame_l4_t *where);
 
 /** A frame from the wire that carries a 127/8 source or destination. */
 bool loopback_is_martian(const uint8_t *frame, size_t len);

@@ -101,40 +101,21 @@ typedef enum {
     RX_ECHO,        /* an ICMP echo request: the engine answers it during ingress */
 } rx_class_t;
 
-static rx_class_t classify_rx(const uint8_t *b, size_t len)
+static rx_class_t classify_rx(const uint8_t *b, const frame_l4_t *where)
 {
-    enum { ETH = 14, IP6_HDR = 40, ICMP_PROTO = 1, TCP_PROTO = 6, UDP_PROTO = 17, ICMP6_PROTO = 58 };
-    if (len < ETH + 20 + 8) {
-        return RX_OTHER;
-    }
-    uint16_t type = (uint16_t)(b[12] << 8 | b[13]);
-    size_t ip_hdr, ip_len;
-    uint8_t proto;
-    if (type == 0x0800) {
-        ip_hdr = (size_t)(b[ETH] & 0x0f) * 4;
-        ip_len = (size_t)(b[ETH + 2] << 8 | b[ETH + 3]);
-        proto = b[ETH + 9];
-    } else if (type == 0x86dd) {
-        ip_hdr = IP6_HDR;
-        ip_len = IP6_HDR + (size_t)(b[ETH + 4] << 8 | b[ETH + 5]);
-        proto = b[ETH + 6];
-    } else {
-        return RX_OTHER;
-    }
-    if (ip_hdr < 20 || len < ETH + ip_hdr + 8) {
-        return RX_OTHER; /* malformed or short: the engine's checks will say */
-    }
-    if (proto == UDP_PROTO) {
+    const uint8_t *l4 = b + where->l4;
+    switch (where->proto) {
+    case FRAME_L4_UDP:
         return RX_DATA;
-    }
-    if ((proto == ICMP_PROTO && b[ETH + ip_hdr] == 8) || (proto == ICMP6_PROTO && b[ETH + ip_hdr] == 128)) {
-        return RX_ECHO;
-    }
-    if (proto != TCP_PROTO || len < ETH + ip_hdr + 20) {
+    case FRAME_L4_ICMP:
+        return l4[0] == 8 ? RX_ECHO : RX_OTHER;
+    case FRAME_L4_ICMPV6:
+        return l4[0] == 128 ? RX_ECHO : RX_OTHER;
+    case FRAME_L4_TCP:
+        return where->l4_len > (size_t)(l4[12] >> 4) * 4 ? RX_DATA : RX_TCP_CONTROL;
+    default:
         return RX_OTHER;
     }
-    size_t tcp_hdr = (size_t)(b[ETH + ip_hdr + 12] >> 4) * 4;
-    return ip_len > ip_hdr + tcp_hdr ? RX_DATA : RX_TCP_CONTROL;
 }
 
 static void input_frame(const frame_t *f)
@@ -147,7 +128,8 @@ static void input_frame(const frame_t *f)
     if (stamp) {
         stamp(f); /* PTP over UDP: stamps of watched datagrams (one atomic load otherwise) */
     }
-    frame_check_result_t r = frame_check(f->buf, f->len, !rt.dev->rx_checksums_verified);
+    frame_t checked = *f;
+    frame_check_result_t r = frame_check_l4(f->buf, f->len, !rt.dev->rx_checksums_verified, &checked.l4);
     if (r != FRAME_OK) {
         count_drop(r);
         f->release(f->release_ctx, f->buf);
@@ -159,9 +141,9 @@ static void input_frame(const frame_t *f)
         return;
     }
     /* Read before the push: from then on the frame is the poll task's. */
-    rx_class_t cls = classify_rx(f->buf, f->len);
+    rx_class_t cls = classify_rx(f->buf, &checked.l4);
     uint16_t len = f->len;
-    if (!frame_queue_push(rt.rx_queue, f)) {
+    if (!frame_queue_push(rt.rx_queue, &checked)) {
         return; /* released and counted by the queue */
     }
     atomic_fetch_add_explicit(&rt.c.rx_frames, 1, memory_order_relaxed);
@@ -180,8 +162,9 @@ static void input_frame(const frame_t *f)
 void esp_smoltcp_netdev_rx_burst_end(void)
 {
     /* One frame for a reader (a request) or an echo request, and a free core: this thread takes
-     * it to its socket (or answers it), one hand-off less. Longer bursts and ACKs stay with the poll task, which then transmits while
-     * this thread reads on: measured, running those here cost 10-15 % of a download's rate. */
+     * it to its socket (or answers it), one hand-off less. Longer bursts and ACKs stay with the
+     * poll task, which then transmits while this thread reads on: measured, running those here
+     * cost 10-15 % of a download's rate. */
     bool one_for_a_reader = rt.rx_burst_frames == 1 && rt.rx_burst_data == 1;
     rt.rx_burst_frames = rt.rx_burst_data = 0;
     if (rt.cfg.rx_poll_inline && one_for_a_reader && os_mutex_trylock(rt.core_lock)) {
@@ -269,7 +252,7 @@ static bool dev_rx_next(void *ctx, const uint8_t **frame, size_t *len, uintptr_t
         if (!frame_queue_pop(rt.rx_queue, &f)) {
             return false;
         }
-        if (tcp_rx_gate_admit(f.buf, f.len) && tcp_recovery_admit_rx(f.buf, f.len)) {
+        if (tcp_rx_gate_admit(f.buf, &f.l4) && tcp_recovery_admit_rx(f.buf, &f.l4)) {
             break;
         }
         f.release(f.release_ctx, f.buf); /* counted by the gate */
@@ -294,13 +277,13 @@ static void dev_rx_done(void *ctx, uintptr_t cookie)
 }
 
 /* Onto the wire, whatever the frame is addressed to: stamp, transmit, count. */
-static int wire_tx(uint8_t *frame, size_t len)
+static int wire_tx(uint8_t *frame, size_t len, const frame_l4_t *where)
 {
     rt_tx_stamp_hook_t stamp = atomic_load_explicit(&hooks.stamp_tx, memory_order_acquire);
     if (stamp) {
         stamp(frame, len);
     }
-    if (!tcp_recovery_tx_needed(frame, len)) {
+    if (!tcp_recovery_tx_needed(frame, where)) {
         return 0; /* a retransmission of what the peer holds (SACK): as good as sent */
     }
     esp_err_t err = rt.dev->transmit(rt.dev, frame, len);
@@ -317,14 +300,15 @@ static int dev_tx(void *ctx, uint8_t *frame, size_t len)
 {
     (void)ctx;
     bool mcast_loop = mcast_tx_prepare(frame, len);
-    tx_checksum_fill(frame, len);
-    if (loopback_divert(frame, len)) {
+    frame_l4_t where;
+    tx_checksum_fill(frame, len, &where);
+    if (loopback_divert(frame, len, &where)) {
         return 0;
     }
     if (mcast_loop) {
-        loopback_copy(frame, len); /* IP_MULTICAST_LOOP: our own members of the group get it too */
+        loopback_copy(frame, len, &where); /* IP_MULTICAST_LOOP: our own members of the group get it too */
     }
-    return wire_tx(frame, len);
+    return wire_tx(frame, len, &where);
 }
 
 int rt_transmit(uint8_t *frame, size_t len)
@@ -334,8 +318,9 @@ int rt_transmit(uint8_t *frame, size_t len)
 
 int rt_transmit_wire(uint8_t *frame, size_t len)
 {
-    tx_checksum_fill(frame, len);
-    return wire_tx(frame, len);
+    frame_l4_t where;
+    tx_checksum_fill(frame, len, &where);
+    return wire_tx(frame, len, &where);
 }
 
 /* ---- addresses ------------------------------------------------------------- */
@@ -499,6 +484,9 @@ static void poll_task(void *arg)
     (void)arg;
     rt_lock();
     while (!rt.stopping) {
+        /* This full poll goes round after every frame queued so far: the flag is for frames an
+         * inline poll may take after it (a stale flag cost an inline poll a needless kick). */
+        atomic_store_explicit(&rt.rx_other_frames, false, memory_order_relaxed);
         uint64_t now = os_now_us();
         uint64_t delay = poll_once(now);
         rt.poll_task_wake_us = wake_time(now, delay);

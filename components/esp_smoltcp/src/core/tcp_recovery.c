@@ -4,8 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
-#define ETH_HLEN 14
 #define TCP_FLAG_FIN 0x01
 #define TCP_FLAG_SYN 0x02
 #define TCP_FLAG_RST 0x04
@@ -62,29 +60,15 @@ static bool seq_lt(uint32_t a, uint32_t b)
     return (int32_t)(a - b) < 0;
 }
 
-static bool parse(const uint8_t *f, size_t len, bool sent, seg_t *s)
+static bool parse(const uint8_t *f, const frame_l4_t *where, bool sent, seg_t *s)
 {
-    if (len < ETH_HLEN + 20) {
+    if (where->proto != FRAME_L4_TCP || where->l4_len < 20) {
         return false;
     }
-    uint16_t type = (uint16_t)(f[12] << 8 | f[13]);
-    const uint8_t *ip = f + ETH_HLEN;
-    size_t l4, ip_end, addr_len;
-    const uint8_t *src, *dst;
-    if (type == 0x0800 && ip[9] == 6 && (ip[6] & 0x3f) == 0 && ip[7] == 0) { /* TCP, not a fragment */
-        l4 = ETH_HLEN + (size_t)(ip[0] & 0x0f) * 4;
-        ip_end = ETH_HLEN + (size_t)(ip[2] << 8 | ip[3]);
-        src = ip + 12, dst = ip + 16, addr_len = 4;
-    } else if (type == 0x86dd && len >= ETH_HLEN + 40 && ip[6] == 6) { /* TCP right after the header */
-        l4 = ETH_HLEN + 40;
-        ip_end = l4 + (size_t)(ip[4] << 8 | ip[5]);
-        src = ip + 8, dst = ip + 24, addr_len = 16;
-    } else {
-        return false;
-    }
-    if (len < l4 + 20 || ip_end > len) {
-        return false;
-    }
+    const uint8_t *ip = f + where->ip;
+    size_t l4 = where->l4, ip_end = l4 + where->l4_len;
+    size_t addr_len = where->family == 4 ? 4 : 16;
+    const uint8_t *src = ip + (where->family == 4 ? 12 : 8), *dst = src + addr_len;
     const uint8_t *tcp = f + l4;
     size_t hdr = (size_t)(tcp[12] >> 4) * 4;
     if (hdr < 20 || l4 + hdr > ip_end) {
@@ -175,10 +159,10 @@ void tcp_recovery_deinit(void)
     memset(&g, 0, sizeof(g));
 }
 
-bool tcp_recovery_tx_needed(const uint8_t *frame, size_t len)
+bool tcp_recovery_tx_needed(const uint8_t *frame, const frame_l4_t *where)
 {
     seg_t s;
-    if (!g.slots || !parse(frame, len, true, &s) || s.seg_len == 0 || (s.flags & TCP_FLAG_RST)) {
+    if (!g.slots || !parse(frame, where, true, &s) || s.seg_len == 0 || (s.flags & TCP_FLAG_RST)) {
         return true;
     }
     flow_t *fl = &g.flows[s.key % g.slots];
@@ -201,10 +185,10 @@ bool tcp_recovery_tx_needed(const uint8_t *frame, size_t len)
     return true;
 }
 
-bool tcp_recovery_admit_rx(uint8_t *frame, size_t len)
+bool tcp_recovery_admit_rx(uint8_t *frame, const frame_l4_t *where)
 {
     seg_t s;
-    if (!g.slots || !parse(frame, len, false, &s) || !(s.flags & TCP_FLAG_ACK) || (s.flags & TCP_FLAG_RST)) {
+    if (!g.slots || !parse(frame, where, false, &s) || !(s.flags & TCP_FLAG_ACK) || (s.flags & TCP_FLAG_RST)) {
         return true;
     }
     flow_t *fl = &g.flows[s.key % g.slots];

@@ -33,6 +33,7 @@
 #include <stdint.h>
 
 #include "esp_err.h"
+#include "frame_l4.h"
 
 typedef struct {
     uint64_t rexmits_sacked;       /* retransmissions not sent: the peer had SACKed them */
@@ -47,13 +48,13 @@ tcp_recovery_counters_t tcp_recovery_counters(void);
 /** Frees the table. */
 void tcp_recovery_deinit(void);
 /**
- * A frame is about to leave for the wire. False for a retransmitted TCP segment the peer has
+ * A frame is about to leave for the wire (where: from tx_checksum_fill()). False for a retransmitted TCP segment the peer has
  * SACKed (not to be sent: the engine takes it as sent). Records the segment. Core lock held.
  */
-bool tcp_recovery_tx_needed(const uint8_t *frame, size_t len);
+bool tcp_recovery_tx_needed(const uint8_t *frame, const frame_l4_t *where);
 /**
- * A received frame, before the engine sees it: records its ACK, window and SACK blocks, and
+ * A received frame (where: from frame_check_l4()), before the engine sees it: records its ACK, window and SACK blocks, and
  * gives a duplicate ACK whose window grew the last window back. False for a duplicate ACK that
  * reports a duplicate segment (D-SACK): the engine must not count it. Core lock held.
  */
-bool tcp_recovery_admit_rx(uint8_t *frame, size_t len);
+bool tcp_recovery_admit_rx(uint8_t *frame, const frame_l4_t *where);

@@ -1,7 +1,8 @@
 /*
  * Drop SYNs for existing connections and SYNs a full listen backlog cannot take,
  * note RSTs (tcp_rx_gate.h).
- * The frame has passed frame_check, so its IP and TCP header lengths are sound.
+ * The frame has passed frame_check_l4(), which says where its TCP header is
+ * and checked the lengths.
  */
 #include "tcp_rx_gate.h"
 
@@ -9,35 +10,26 @@
 
 #include "runtime.h"
 
-#define ETH_HLEN 14
 #define TCP_FLAG_RST 0x04
 #define TCP_FLAG_SYN 0x02
 #define TCP_FLAG_ACK 0x10
 
-bool tcp_rx_gate_admit(const uint8_t *frame, size_t len)
+bool tcp_rx_gate_admit(const uint8_t *frame, const frame_l4_t *where)
 {
-    if (len < ETH_HLEN + 20) {
+    if (where->proto != FRAME_L4_TCP) {
         return true;
     }
-    uint16_t ethertype = (uint16_t)(frame[12] << 8 | frame[13]);
-    const uint8_t *ip = frame + ETH_HLEN;
+    const uint8_t *ip = frame + where->ip;
     esp_smoltcp_endpoint_t local = {0}, remote = {0};
-    size_t l4;
-    if (ethertype == 0x0800 && ip[9] == 6 && (ip[6] & 0x3f) == 0 && ip[7] == 0) { /* TCP, not a fragment */
-        l4 = ETH_HLEN + (size_t)(ip[0] & 0x0f) * 4;
+    size_t l4 = where->l4;
+    if (where->family == 4) {
         local.family = remote.family = ESP_SMOLTCP_AF_INET;
         memcpy(local.addr, ip + 16, 4);
         memcpy(remote.addr, ip + 12, 4);
-    } else if (ethertype == 0x86dd && len >= ETH_HLEN + 40 && ip[6] == 6) { /* TCP right after the header */
-        l4 = ETH_HLEN + 40;
+    } else {
         local.family = remote.family = ESP_SMOLTCP_AF_INET6;
         memcpy(local.addr, ip + 24, 16);
         memcpy(remote.addr, ip + 8, 16);
-    } else {
-        return true;
-    }
-    if (len < l4 + 20) {
-        return true;
     }
     uint8_t flags = frame[l4 + 13];
     remote.port = (uint16_t)(frame[l4] << 8 | frame[l4 + 1]);

@@ -27,10 +27,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "frame_l4.h"
+
 /**
- * Should the engine see this (already validated) frame? False only for a TCP
+ * Should the engine see this frame (validated; where: from frame_check_l4())? False only for a TCP
  * SYN (no ACK) for an existing connection's 4-tuple or to a port whose
  * listener has no free backlog socket. Notes
  * RSTs for the socket they are addressed to. Call under the core lock.
  */
-bool tcp_rx_gate_admit(const uint8_t *frame, size_t len);
+bool tcp_rx_gate_admit(const uint8_t *frame, const frame_l4_t *where);

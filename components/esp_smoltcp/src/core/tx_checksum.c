@@ -26,12 +26,15 @@ static int l4_checksum_offset(uint8_t proto, size_t l4_len)
     return off >= 0 && l4_len >= (size_t)off + 2 ? off : -1;
 }
 
-static void fill_l4(uint8_t *l4, size_t l4_len, uint8_t proto, uint32_t pseudo)
+static void fill_l4(uint8_t *frame, uint8_t *ip, uint8_t *l4, size_t l4_len, uint8_t proto, uint32_t pseudo,
+                    frame_l4_t *where)
 {
     int off = l4_checksum_offset(proto, l4_len);
     if (off < 0) {
         return;
     }
+    *where = (frame_l4_t){.proto = proto, .family = (uint8_t)(ip[0] >> 4), .ip = (uint8_t)(ip - frame),
+                          .l4 = (uint16_t)(l4 - frame), .l4_len = (uint16_t)l4_len};
     wr16(l4 + off, 0);
     uint16_t sum = (uint16_t)~inet_sum16(l4, l4_len, pseudo);
     if (proto == PROTO_UDP && sum == 0) {
@@ -40,8 +43,9 @@ static void fill_l4(uint8_t *l4, size_t l4_len, uint8_t proto, uint32_t pseudo)
     wr16(l4 + off, sum);
 }
 
-void tx_checksum_fill(uint8_t *f, size_t len)
+void tx_checksum_fill(uint8_t *f, size_t len, frame_l4_t *where)
 {
+    *where = (frame_l4_t){0};
     if (len < ETH_HDR + 20) {
         return;
     }
@@ -61,7 +65,7 @@ void tx_checksum_fill(uint8_t *f, size_t len)
         }
         uint8_t proto = ip[9];
         uint32_t pseudo = proto == PROTO_ICMP ? 0 : (uint32_t)inet_sum16(ip + 12, 8, proto) + (uint32_t)(total - ihl);
-        fill_l4(ip + ihl, total - ihl, proto, pseudo);
+        fill_l4(f, ip, ip + ihl, total - ihl, proto, pseudo, where);
     } else if (type == 0x86dd && (ip[0] >> 4) == 6 && avail >= 40) {
         size_t payload = rd16(ip + 4);
         if (payload > avail - 40) {
@@ -81,6 +85,6 @@ void tx_checksum_fill(uint8_t *f, size_t len)
             payload -= ext;
         }
         uint32_t pseudo = (uint32_t)inet_sum16(ip + 8, 32, next) + (uint32_t)payload;
-        fill_l4(l4, payload, next, pseudo);
+        fill_l4(f, ip, l4, payload, next, pseudo, where);
     }
 }

@@ -647,6 +647,76 @@ static void test_fragments_skip_l4(void)
     CHECK_EQ(frame_check(f, len, true), FRAME_BAD_IP_CHECKSUM);
 }
 
+/* Where the transport header is: said for TCP/UDP/ICMP/ICMPv6 of frames that pass, not for
+ * tagged frames (the engine takes none), fragments, other protocols or rejected frames. */
+static void expect_where(const uint8_t *f, size_t len, uint8_t proto, uint8_t family, size_t l4, size_t l4_len)
+{
+    frame_l4_t w;
+    CHECK_EQ(frame_check_l4(f, len, true, &w), FRAME_OK);
+    CHECK_EQ(w.proto, proto);
+    if (proto) {
+        CHECK_EQ(w.family, family);
+        CHECK_EQ(w.ip, 14);
+        CHECK_EQ(w.l4, l4);
+        CHECK_EQ(w.l4_len, l4_len);
+    }
+}
+
+static void test_where_the_transport_header_is(void)
+{
+    static const struct {
+        int kind;
+        uint8_t proto, family;
+        size_t l4, l4_len;
+    } want[] = {
+        {V4_TCP, 6, 4, 34, 39},  {V4_UDP, 17, 4, 34, 21}, {V4_ICMP, 1, 4, 34, 41},
+        {V6_TCP, 6, 6, 54, 39},  {V6_UDP, 17, 6, 54, 21}, {V6_ICMP, 58, 6, 54, 41},
+        {V4_TCP_VLAN, 0, 0, 0, 0}, {V6_UDP_VLAN, 0, 0, 0, 0},
+    };
+    uint8_t f[256];
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+        size_t len = make_kind(f, want[i].kind);
+        expect_where(f, len, want[i].proto, want[i].family, want[i].l4, want[i].l4_len);
+        memset(f + len, 0xEE, 16); /* Ethernet padding is not payload */
+        expect_where(f, len + 16, want[i].proto, want[i].family, want[i].l4, want[i].l4_len);
+    }
+
+    /* Behind IPv4 options and behind an IPv6 hop-by-hop header. */
+    uint8_t l4[64];
+    size_t l4_len = tcp_segment(l4);
+    size_t len = make_v4(f, false, 6, l4, l4_len);
+    memmove(f + 38, f + 34, l4_len);
+    memset(f + 34, 1, 4); /* NOP options */
+    f[14] = 0x46;
+    wr16(f + 16, (uint16_t)(24 + l4_len));
+    fix_ip4(f + 14);
+    expect_where(f, len + 4, 6, 4, 38, l4_len);
+    uint8_t hop[8 + 64] = {6, 0, 1, 4}; /* next: TCP; 8 bytes; a PadN option */
+    memcpy(hop + 8, l4, l4_len);
+    len = make_v6(f, false, 0, hop, 8 + l4_len);
+    /* make_v6 sums only a header right behind IPv6: the TCP checksum is fixed here */
+    f[54 + 8 + 16] = f[54 + 8 + 17] = 0;
+    uint16_t c = (uint16_t)~ref_sum(f + 62, l4_len, ref_sum(f + 22, 32, 6 + (uint32_t)l4_len));
+    wr16(f + 62 + 16, c);
+    expect_where(f, len, 6, 6, 62, l4_len);
+
+    /* A fragment and a protocol without a transport check: not located. */
+    len = make_kind(f, V4_TCP);
+    wr16(f + 14 + 6, 0x2000);
+    fix_ip4(f + 14);
+    expect_where(f, len, 0, 0, 0, 0);
+    uint8_t junk[16] = {0};
+    len = make_v4(f, false, 47, junk, sizeof(junk));
+    expect_where(f, len, 0, 0, 0, 0);
+
+    /* A rejected frame: nothing located. */
+    len = make_kind(f, V4_TCP);
+    f[len - 1] ^= 1;
+    frame_l4_t w = {.proto = 99};
+    CHECK_EQ(frame_check_l4(f, len, true, &w), FRAME_BAD_L4_CHECKSUM);
+    CHECK_EQ(w.proto, 0);
+}
+
 static void test_every_truncation_rejected(void)
 {
     uint8_t f[256];
@@ -763,6 +833,7 @@ int main(void)
     RUN(test_icmp_errors);
     RUN(test_ipv6_header_errors);
     RUN(test_fragments_skip_l4);
+    RUN(test_where_the_transport_header_is);
     RUN(test_every_truncation_rejected);
     RUN(test_every_byte_flip_detected);
     RUN(test_random_frames_no_crash);

@@ -2,7 +2,9 @@
  * off the wire, D-SACK echoes held back, duplicate ACKs given their last window. */
 #include <stdlib.h>
 
+#include "frame_check.h"
 #include "tcp_recovery.h"
+#include "tx_checksum.h"
 #include "unit_test.h"
 
 static const uint8_t US[4] = {198, 18, 0, 2}, PEER[4] = {198, 18, 0, 1};
@@ -12,33 +14,9 @@ typedef struct {
     uint32_t left, right;
 } block_t;
 
-static uint16_t ones_sum(const uint8_t *p, size_t n, uint32_t sum)
-{
-    for (size_t i = 0; i + 1 < n; i += 2) {
-        sum += (uint32_t)(p[i] << 8 | p[i + 1]);
-    }
-    if (n & 1) {
-        sum += (uint32_t)(p[n - 1] << 8);
-    }
-    while (sum >> 16) {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    return (uint16_t)sum;
-}
-
 static void put32(uint8_t *p, uint32_t v)
 {
     p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8), p[3] = (uint8_t)v;
-}
-
-/* TCP checksum over the pseudo header: 0xffff when the segment is intact. */
-static uint16_t tcp_sum(const uint8_t *f, size_t len)
-{
-    uint8_t ph[12];
-    memcpy(ph, f + 26, 8);
-    ph[8] = 0, ph[9] = 6;
-    ph[10] = (uint8_t)((len - 34) >> 8), ph[11] = (uint8_t)(len - 34);
-    return ones_sum(f + 34, len - 34, ones_sum(ph, 12, 0));
 }
 
 /* Ethernet + IPv4 + TCP (+ a SACK option) + payload bytes; sent: from us, else from the peer. */
@@ -69,21 +47,49 @@ static size_t seg(uint8_t *f, bool sent, uint32_t seq, uint32_t ack, uint8_t fla
             put32(t + 28 + 8 * i, blocks[i].right);
         }
     }
-    uint16_t c = (uint16_t)~tcp_sum(f, 34 + tcp_len);
-    t[16] = (uint8_t)(c >> 8), t[17] = (uint8_t)c;
+    frame_l4_t where;
+    tx_checksum_fill(f, 34 + tcp_len, &where); /* the checksums, as the sender's stack fills them */
     return 34 + tcp_len;
 }
 
 static uint8_t f[2048];
 
+/* Where the TCP header is, found as the runtime finds it: on the way out (dev_tx) and in
+ * (input_frame). */
+static frame_l4_t sent(size_t n)
+{
+    frame_l4_t where;
+    tx_checksum_fill(f, n, &where);
+    return where;
+}
+
+static frame_l4_t received(size_t n)
+{
+    frame_l4_t where;
+    CHECK_EQ(frame_check_l4(f, n, true, &where), FRAME_OK);
+    return where;
+}
+
+static bool tx_frame(size_t n)
+{
+    frame_l4_t where = sent(n);
+    return tcp_recovery_tx_needed(f, &where);
+}
+
+static bool rx_frame(size_t n)
+{
+    frame_l4_t where = received(n);
+    return tcp_recovery_admit_rx(f, &where);
+}
+
 static bool tx(uint32_t seq, size_t len)
 {
-    return tcp_recovery_tx_needed(f, seg(f, true, seq, 1, ACK, 500, len, NULL, 0));
+    return tx_frame(seg(f, true, seq, 1, ACK, 500, len, NULL, 0));
 }
 
 static bool rx(uint32_t ack, uint16_t win, const block_t *b, size_t nb)
 {
-    return tcp_recovery_admit_rx(f, seg(f, false, 1, ack, ACK, win, 0, b, nb));
+    return rx_frame(seg(f, false, 1, ack, ACK, win, 0, b, nb));
 }
 
 static void test_sacked_retransmissions_stay_off_the_wire(void)
@@ -128,18 +134,18 @@ static void test_duplicate_acks_keep_the_last_window(void)
     CHECK(tx(8000, 1000));
     CHECK(rx(8000, 500, NULL, 0)); /* last window 500 */
     size_t n = seg(f, false, 1, 8000, ACK, 503, 0, NULL, 0);
-    CHECK(tcp_recovery_admit_rx(f, n));
+    CHECK(rx_frame(n));
     CHECK_EQ(f[34 + 14] << 8 | f[34 + 15], 500);
-    CHECK_EQ(tcp_sum(f, n), 0xffff); /* checksum updated with it */
+    CHECK_EQ(frame_check(f, n, true), FRAME_OK); /* checksum updated with it */
     CHECK_EQ(tcp_recovery_counters().dupack_windows_kept, 1);
     n = seg(f, false, 1, 8000, ACK, 0, 0, NULL, 0); /* a window closing to zero is left alone */
-    CHECK(tcp_recovery_admit_rx(f, n));
+    CHECK(rx_frame(n));
     CHECK_EQ(f[34 + 14] << 8 | f[34 + 15], 0);
     n = seg(f, false, 1, 9000, ACK, 700, 0, NULL, 0); /* a new ACK keeps its window */
-    CHECK(tcp_recovery_admit_rx(f, n));
+    CHECK(rx_frame(n));
     CHECK_EQ(f[34 + 14] << 8 | f[34 + 15], 700);
     n = seg(f, false, 1, 9000, ACK | PSH, 900, 10, NULL, 0); /* data: not a duplicate ACK */
-    CHECK(tcp_recovery_admit_rx(f, n));
+    CHECK(rx_frame(n));
     CHECK_EQ(f[34 + 14] << 8 | f[34 + 15], 900);
 }
 
@@ -150,7 +156,7 @@ static void test_a_new_connection_starts_clean(void)
     CHECK(rx(9000, 500, &held, 1));
     CHECK(!tx(20000, 1000));
     /* SYN on the same 4-tuple (TIME-WAIT reuse): nothing of the old flow applies */
-    CHECK(tcp_recovery_tx_needed(f, seg(f, true, 100, 0, SYN, 500, 0, NULL, 0)));
+    CHECK(tx_frame(seg(f, true, 100, 0, SYN, 500, 0, NULL, 0)));
     CHECK(tx(101, 1000));
     CHECK(tx(20000, 1000)); /* beyond snd_max of the new flow: new data, sent */
 }
@@ -158,12 +164,18 @@ static void test_a_new_connection_starts_clean(void)
 static void test_other_frames_pass(void)
 {
     uint8_t arp[60] = {[12] = 0x08, [13] = 0x06};
-    CHECK(tcp_recovery_tx_needed(arp, sizeof(arp)));
-    CHECK(tcp_recovery_admit_rx(arp, sizeof(arp)));
-    CHECK(tcp_recovery_admit_rx(f, 10)); /* runt */
+    frame_l4_t where;
+    tx_checksum_fill(arp, sizeof(arp), &where);
+    CHECK_EQ(where.proto, 0);
+    CHECK(tcp_recovery_tx_needed(arp, &where));
+    CHECK_EQ(frame_check_l4(arp, sizeof(arp), true, &where), FRAME_OK);
+    CHECK(tcp_recovery_admit_rx(arp, &where));
+    CHECK_EQ(frame_check_l4(f, 10, true, &where), FRAME_BAD_RUNT); /* runt: nothing located */
+    CHECK(tcp_recovery_admit_rx(f, &where));
     size_t n = seg(f, false, 1, 1, ACK, 500, 0, NULL, 0);
     f[35 + 2] = 0x99; /* a flow never sent on */
-    CHECK(tcp_recovery_admit_rx(f, n));
+    (void)sent(n);    /* its checksums again */
+    CHECK(rx_frame(n));
 }
 
 int main(void)

@@ -105,13 +105,17 @@ static void test_all_kinds(void)
     for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
         for (size_t payload = 0; payload <= 1452; payload += (payload < 70 ? 1 : 97)) {
             size_t len = build(f, kinds[k].ver, kinds[k].proto, payload);
-            tx_checksum_fill(f, len);
-            if (frame_check(f, len, true) != FRAME_OK || !naive_valid(f, kinds[k].ver, kinds[k].proto)) {
+            frame_l4_t sent, received;
+            tx_checksum_fill(f, len, &sent);
+            if (frame_check_l4(f, len, true, &received) != FRAME_OK || !naive_valid(f, kinds[k].ver, kinds[k].proto)) {
                 FAILF("kind %zu payload %zu: not valid after fill (%s)", k, payload,
                       frame_check_result_name(frame_check(f, len, true)));
                 continue;
             }
             unit_passed++;
+            /* the transmit side locates the transport header where the receive side does */
+            CHECK(sent.proto == kinds[k].proto && sent.proto == received.proto && sent.family == received.family &&
+                  sent.ip == received.ip && sent.l4 == received.l4 && sent.l4_len == received.l4_len);
             if (kinds[k].proto == 17 && kinds[k].ver == V4) {
                 CHECK(f[14 + 20 + 6] != 0 || f[14 + 20 + 7] != 0); /* a real checksum, not "none" */
             }
@@ -131,19 +135,23 @@ static void test_leaves_other_frames_alone(void)
     }
     uint8_t copy[42];
     memcpy(copy, arp, sizeof(arp));
-    tx_checksum_fill(arp, sizeof(arp));
+    frame_l4_t where;
+    tx_checksum_fill(arp, sizeof(arp), &where);
     CHECK_MEM(arp, copy, sizeof(arp));
+    CHECK_EQ(where.proto, 0);
     /* Truncated or inconsistent IP headers are not touched (and not read past). */
     uint8_t f[1600];
     size_t len = build(f, V4, 6, 100);
     memcpy(copy, f, sizeof(copy));
-    tx_checksum_fill(f, 30);
+    tx_checksum_fill(f, 30, &where);
     CHECK_MEM(f, copy, sizeof(copy));
+    CHECK_EQ(where.proto, 0);
     f[16] = 0xff; /* total length beyond the frame */
     uint8_t before[1600];
     memcpy(before, f, len);
-    tx_checksum_fill(f, len);
+    tx_checksum_fill(f, len, &where);
     CHECK_MEM(f, before, len);
+    CHECK_EQ(where.proto, 0);
 }
 
 int main(void)

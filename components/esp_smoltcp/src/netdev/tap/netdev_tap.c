@@ -69,25 +69,24 @@ static bool link_state_in_messages(const tap_dev_t *t, const uint8_t *buf, size_
     return found;
 }
 
-/* Reports each change of the host's link (or the TAP's removal) found in the netlink messages in
- * buf, as the MAC driver reports its PHY's link. */
-static void follow_link_messages(tap_dev_t *t, const uint8_t *buf, size_t len)
-{
-    bool up;
-    if (link_state_in_messages(t, buf, len, &up) && up != t->link_up) {
-        t->link_up = up;
-        esp_smoltcp_netdev_link_changed(up);
-    }
-}
-
-/* One datagram per wake-up (poll() says when there is more): on IDF's linux target a cooperative
+/* One datagram of the link watch: true if it says whether the TAP's link is up (into *up).
+ * One datagram per wake-up (poll() says when there is more): on IDF's linux target a cooperative
  * read waits for data even on a non-blocking socket, so reading until EAGAIN would stall RX. */
-static void read_link_watch(tap_dev_t *t)
+static bool read_link_watch(const tap_dev_t *t, bool *up)
 {
     uint8_t buf[4096] __attribute__((aligned(NLMSG_ALIGNTO)));
     ssize_t n = tap_read(t->link_watch, buf, sizeof(buf));
-    if (n > 0) {
-        follow_link_messages(t, buf, (size_t)n);
+    return n > 0 && link_state_in_messages(t, buf, (size_t)n, up);
+}
+
+/* Reports each change of the host's link (or the TAP's removal), as the MAC driver reports its
+ * PHY's link. */
+static void follow_link_watch(tap_dev_t *t)
+{
+    bool up;
+    if (read_link_watch(t, &up) && up != t->link_up) {
+        t->link_up = up;
+        esp_smoltcp_netdev_link_changed(up);
     }
 }
 
@@ -112,7 +111,7 @@ static void reader_main(void *arg)
             break;
         }
         if (pfd[2].revents) {
-            read_link_watch(t);
+            follow_link_watch(t);
         }
         if (pfd[0].revents & (POLLERR | POLLHUP | POLLNVAL)) {
             /* The TAP was deleted: poll() would say so at once forever. A dead link, not a spin. */
@@ -182,10 +181,8 @@ static bool wait_until_running(const tap_dev_t *t)
         if (tap_poll(&pfd, 1, (int)((deadline - now + 999) / 1000)) <= 0) {
             continue;
         }
-        uint8_t buf[4096] __attribute__((aligned(NLMSG_ALIGNTO)));
-        ssize_t n = tap_read(t->link_watch, buf, sizeof(buf));
         bool up;
-        if (n > 0 && link_state_in_messages(t, buf, (size_t)n, &up) && up) {
+        if (read_link_watch(t, &up) && up) {
             return true;
         }
     }
