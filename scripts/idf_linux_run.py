@@ -31,6 +31,10 @@ def expected_ok(path: str, n: int) -> bool:
     return data == full
 
 
+IDF_PORT_NOTE = ("note: IDF's linux FreeRTOS port (master of 2026) can lose a task switch, and the app then "
+                 "stops answering; docs/porting.md, 'IDF linux target', says how to tell and what fixes it")
+
+
 def main() -> int:
     elf = sys.argv[1]
     timeout_up = float(os.environ.get("IDF_LINUX_UP_TIMEOUT", "60"))
@@ -58,6 +62,7 @@ def main() -> int:
             time.sleep(0.2)
         if not ip:
             print(f"FAIL: no address within {timeout_up:.0f} s (exit {app.poll()}); app log:\n{log()}")
+            print(IDF_PORT_NOTE)
             return 1
         # httpd_start() follows the "up:" line; wait for the URL line too.
         deadline = time.monotonic() + 10
@@ -91,6 +96,7 @@ def main() -> int:
         print(f"app stopped by PID {app.pid} (exit {rc})")
         if failures:
             print(f"app log:\n{log()[-4000:]}")
+            print(IDF_PORT_NOTE)
     print("idf-linux: " + ("PASS" if not failures else f"{failures} FAILED"))
     return 1 if failures else 0
 
