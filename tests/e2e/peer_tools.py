@@ -100,8 +100,10 @@ def cmd_http(a: dict) -> dict:
             hdrs["Content-Length"] = str(len(body))
         req = f"{method} {rq['path']} HTTP/1.1\r\n" + "".join(
             f"{k}: {v}\r\n" for k, v in hdrs.items()) + "\r\n"
+        t0 = time.monotonic()
         s.sendall(req.encode() + body)
         r = _read_response(s, buf, method)
+        r["secs"] = time.monotonic() - t0
         if body:
             r["sent_sha256"] = hashlib.sha256(body).hexdigest()
         out["responses"].append(r)

@@ -93,6 +93,18 @@ def test_keepalive_and_404(demo):
     assert r[3]["body_sha256"] == pattern_sha256(10)
 
 
+def test_keepalive_reply_ending_in_a_partial_segment_leaves_at_once(demo):
+    """Minshall's Nagle, as Linux runs it: the partial last segment of a reply may leave while
+    only full segments are unacknowledged. smoltcp's own Nagle held it until the client's delayed
+    ACK, so a keep-alive reply of one or three full segments and a partial one took 44 ms."""
+    sizes = [2000, 5000, 1000, 100_000] * 8
+    res = http(demo.bed, [{"path": f"/dl/{n}"} for n in sizes])
+    for x, n in zip(res["responses"], sizes):
+        assert x["status"] == 200 and x["body_sha256"] == pattern_sha256(n)
+    secs = sorted(x["secs"] for x in res["responses"])
+    assert secs[len(secs) // 2] < 0.02, secs
+
+
 def _aborts(s):
     return s["tcp_closed_by_peer"] + s["tcp_aborted"]
 

@@ -44,6 +44,7 @@ typedef struct {
     bool peer_fin_seen;
     bool rst_seen;         /* a RST arrived for this connection (tcp_rx_gate.c) */
     bool nodelay;          /* TCP_NODELAY (a listener's passes to what it accepts) */
+    bool nagle_lifted;     /* Nagle socket, engine's Nagle off: no small segment in flight */
     int error;             /* pending error, positive errno */
     uint8_t last_state;    /* ESG_TCP_* seen at the last scan */
     uint64_t linger_deadline_us;

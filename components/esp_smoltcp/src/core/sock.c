@@ -11,6 +11,7 @@
 
 #include "esp_log.h"
 #include "runtime.h"
+#include "tcp_recovery.h"
 #include "wake_marks.h"
 
 static const char *TAG = "esp_smoltcp_sock";
@@ -358,6 +359,27 @@ static void tcp_observe(sock_rec_t *r, uint8_t st, bool may_recv)
         }
     }
     r->last_state = st;
+}
+
+/*
+ * Minshall's Nagle (tcp_recovery.h): a socket with Nagle on has the engine's Nagle lifted while
+ * no segment below the segment size of its connection is in flight, so a reply's partial last
+ * segment leaves with the full ones. Returns true when it lifted it now.
+ */
+static bool nagle_follow(int h, sock_rec_t *r, const esg_tcp_info_t *info)
+{
+    if (r->nodelay || info->remote.family == ESG_AF_UNSPEC) {
+        return false;
+    }
+    tcp_flow_id_t id = {.local = info->local.addr, .remote = info->remote.addr,
+                        .addr_len = info->local.family == ESG_AF_INET ? 4 : 16,
+                        .local_port = info->local.port, .remote_port = info->remote.port};
+    bool lift = tcp_recovery_small_in_flight(&id, h) == 0;
+    if (lift == r->nagle_lifted || esg_tcp_set_nodelay(rt.eng, r->eng_id, lift) != ESG_OK) {
+        return false;
+    }
+    r->nagle_lifted = lift;
+    return lift;
 }
 
 /*
@@ -821,9 +843,11 @@ ssize_t esp_smoltcp_sock_send(int h, const void *buf, size_t len, int flags, uin
      * engine so the segment leaves now, not after the poll task is scheduled. Not for Nagle
      * sockets: a head sent alone would hold the body back until the peer's delayed ACK. */
     bool send_inline = false;
+    esg_tcp_info_t info;
     if (r->nodelay && rt.cfg.send_poll_inline) {
-        esg_tcp_info_t info;
         send_inline = esg_tcp_get_info(rt.eng, r->eng_id, &info) == ESG_OK && info.send_queue == 0;
+    } else if (!r->nodelay && esg_tcp_get_info(rt.eng, r->eng_id, &info) == ESG_OK) {
+        nagle_follow(h, r, &info);
     }
     for (;;) {
         if (r->shut_wr) {
@@ -1264,6 +1288,17 @@ int esp_smoltcp_sock_abort(int h)
 uint64_t sock_after_poll(uint64_t now_us)
 {
     uint64_t delay = UINT64_MAX;
+    /* A small segment went out (Nagle back on) or was acknowledged (a held partial segment may
+     * go: poll again now). */
+    for (int h; (h = tcp_recovery_nagle_changed()) >= 0;) {
+        sock_rec_t *r = &rt.socks[h];
+        esg_tcp_info_t info;
+        if (h < rt.cfg.max_sockets && r->used && r->type == ESP_SMOLTCP_SOCK_TCP && r->eng_id >= 0 &&
+            esg_tcp_get_info(rt.eng, r->eng_id, &info) == ESG_OK && nagle_follow(h, r, &info) &&
+            info.send_queue > 0) {
+            delay = 0;
+        }
+    }
     for (int h = 0; h < rt.socks_end; h++) {
         sock_rec_t *r = &rt.socks[h];
         for (int i = 0; r->used && !r->orphan && i < r->backlog; i++) {
@@ -1558,6 +1593,7 @@ int esp_smoltcp_sock_set_nodelay(int h, bool nodelay)
     if (r) {
         tcp_option_locked(r, set_nodelay, nodelay);
         r->nodelay = nodelay;
+        r->nagle_lifted = false; /* the engine's Nagle is now what the application asked */
     }
     rt_unlock();
     return rc;

@@ -21,9 +21,18 @@
  *   duplicate, not news of a loss; it is not handed to smoltcp, whose count of
  *   three would start the next go-back-N.
  *
+ * A third, smaller one: smoltcp's Nagle holds a segment below the segment
+ * size while any data is unacknowledged. A reply that ends in a partial
+ * segment behind an odd number of full ones then waits for the peer's delayed
+ * ACK: 44 ms for every such keep-alive response to a Linux client (esp_http_
+ * server keeps Nagle on). Linux runs Minshall's variant: the partial segment
+ * may go while no other small segment is unacknowledged. The table knows which
+ * segments were small and when they are acknowledged; the runtime lifts
+ * smoltcp's Nagle on a socket while none of its flow is in flight.
+ *
  * State per connection, learnt from the frames themselves: the end of the
  * highest segment sent, the last ACK and window received, the SACK blocks of
- * the last ACK. A small direct-mapped table, one slot per configured socket; a
+ * the last ACK, the peer's MSS and the small segment in flight. A small direct-mapped table, one slot per configured socket; a
  * collision only loses the memory of the evicted flow (a SYN sent resets it).
  */
 #pragma once
@@ -58,3 +67,20 @@ bool tcp_recovery_tx_needed(const uint8_t *frame, const frame_l4_t *where);
  * reports a duplicate segment (D-SACK): the engine must not count it. Core lock held.
  */
 bool tcp_recovery_admit_rx(uint8_t *frame, const frame_l4_t *where);
+
+/** A connection's 4-tuple: addresses (addr_len bytes, network order) and ports (host order). */
+typedef struct {
+    const uint8_t *local, *remote;
+    size_t addr_len;
+    uint16_t local_port, remote_port;
+} tcp_flow_id_t;
+
+/**
+ * Minshall's Nagle: 1 if a segment below the flow's segment size is sent and not yet
+ * acknowledged, 0 if not (a partial segment may leave now), -1 if the flow or the peer's MSS is
+ * not known here (keep Nagle). owner (the caller's handle) is reported by
+ * tcp_recovery_nagle_changed() when the answer changes. Core lock held.
+ */
+int tcp_recovery_small_in_flight(const tcp_flow_id_t *id, int owner);
+/** An owner whose small_in_flight answer changed since it asked, or -1 when none is left. */
+int tcp_recovery_nagle_changed(void);

@@ -1,5 +1,6 @@
 /* Loss recovery help in front of the engine (core/tcp_recovery.c): SACKed retransmissions kept
- * off the wire, D-SACK echoes held back, duplicate ACKs given their last window. */
+ * off the wire, D-SACK echoes held back, duplicate ACKs given their last window; and the small
+ * segment in flight that Minshall's Nagle asks about. */
 #include <stdlib.h>
 
 #include "frame_check.h"
@@ -178,6 +179,82 @@ static void test_other_frames_pass(void)
     CHECK(rx_frame(n));
 }
 
+/* A SYN (flags) with an MSS option; mss 0: without one. */
+static size_t syn(bool from_us, uint32_t seq, uint32_t ack, uint8_t flags, uint16_t mss)
+{
+    size_t n = seg(f, from_us, seq, ack, flags, 500, mss ? 4 : 0, NULL, 0);
+    if (mss) {
+        uint8_t *t = f + 34;
+        t[12] = 6 << 4; /* the 4 bytes become the option */
+        t[20] = 2, t[21] = 4, t[22] = (uint8_t)(mss >> 8), t[23] = (uint8_t)mss;
+        (void)sent(n); /* checksums again */
+    }
+    return n;
+}
+
+static int small_in_flight(uint16_t peer_port, int owner)
+{
+    tcp_flow_id_t id = {.local = US, .remote = PEER, .addr_len = 4, .local_port = US_PORT, .remote_port = peer_port};
+    return tcp_recovery_small_in_flight(&id, owner);
+}
+
+static void test_small_segments_in_flight(void)
+{
+    /* A server's connection: the peer's SYN says MSS 1460. */
+    CHECK(rx_frame(syn(false, 7000, 0, SYN, 1460)));
+    CHECK(tx_frame(syn(true, 100, 7001, SYN | ACK, 1460)));
+    CHECK_EQ(small_in_flight(PEER_PORT, 3), 0); /* known, nothing small sent: Nagle may go */
+    CHECK_EQ(small_in_flight(PEER_PORT + 1, 3), -1); /* a flow never seen */
+    CHECK(rx(101, 500, NULL, 0));
+    CHECK(tx(101, 1460)); /* full */
+    CHECK_EQ(small_in_flight(PEER_PORT, 3), 0);
+    CHECK_EQ(tcp_recovery_nagle_changed(), -1);
+    CHECK(tx(1561, 500)); /* partial: in flight until acknowledged */
+    CHECK_EQ(small_in_flight(PEER_PORT, 3), 1);
+    CHECK_EQ(tcp_recovery_nagle_changed(), 3);
+    CHECK_EQ(tcp_recovery_nagle_changed(), -1);
+    CHECK(tx(2061, 100)); /* another small one: the answer does not change */
+    CHECK_EQ(tcp_recovery_nagle_changed(), -1);
+    CHECK(rx(1561, 500, NULL, 0)); /* the full segment acknowledged, not the small ones */
+    CHECK_EQ(small_in_flight(PEER_PORT, 3), 1);
+    CHECK_EQ(tcp_recovery_nagle_changed(), -1);
+    CHECK(rx(2061, 500, NULL, 0)); /* the first small one: the last one still out */
+    CHECK_EQ(small_in_flight(PEER_PORT, 3), 1);
+    CHECK(rx(2161, 500, NULL, 0));
+    CHECK_EQ(tcp_recovery_nagle_changed(), 3);
+    CHECK_EQ(small_in_flight(PEER_PORT, 3), 0);
+    /* A segment size below the peer's MSS (a smaller MTU here) is learnt from what is sent: the
+     * first segment counts as small (the conservative answer), those after it of its size not. */
+    CHECK(rx_frame(syn(false, 8000, 0, SYN, 1460)));
+    CHECK(tx_frame(syn(true, 100, 8001, SYN | ACK, 1460)));
+    CHECK(tx(101, 1000));
+    CHECK_EQ(small_in_flight(PEER_PORT, 3), 1);
+    CHECK(rx(1101, 500, NULL, 0));
+    CHECK_EQ(small_in_flight(PEER_PORT, 3), 0);
+    CHECK(tx(1101, 1000) && tx(2101, 1000));
+    CHECK_EQ(small_in_flight(PEER_PORT, 3), 0);
+    CHECK(tx(3101, 999));
+    CHECK_EQ(small_in_flight(PEER_PORT, 3), 1);
+
+    /* A peer without the option: RFC 9293's 536. */
+    CHECK(rx_frame(syn(false, 9000, 0, SYN, 0)));
+    CHECK(tx_frame(syn(true, 100, 9001, SYN | ACK, 1460)));
+    CHECK(tx(101, 536));
+    CHECK_EQ(small_in_flight(PEER_PORT, 3), 0);
+    CHECK(tx(637, 535));
+    CHECK_EQ(small_in_flight(PEER_PORT, 3), 1);
+
+    /* A client's connection: unknown until the SYN-ACK says the MSS. */
+    CHECK(tx_frame(syn(true, 500, 0, SYN, 1460)));
+    CHECK_EQ(small_in_flight(PEER_PORT, 3), -1);
+    CHECK(rx_frame(syn(false, 800, 501, SYN | ACK, 1200)));
+    CHECK_EQ(small_in_flight(PEER_PORT, 3), 0);
+    CHECK(tx(501, 1199));
+    CHECK_EQ(small_in_flight(PEER_PORT, 3), 1);
+    while (tcp_recovery_nagle_changed() >= 0) {
+    }
+}
+
 int main(void)
 {
     if (tcp_recovery_init(4) != ESP_OK) {
@@ -188,6 +265,7 @@ int main(void)
     test_duplicate_acks_keep_the_last_window();
     test_a_new_connection_starts_clean();
     test_other_frames_pass();
+    test_small_segments_in_flight();
     tcp_recovery_deinit();
     return UNIT_TEST_END();
 }
