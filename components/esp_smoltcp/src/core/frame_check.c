@@ -197,14 +197,6 @@ static frame_check_result_t check_udp(const uint8_t *l4, size_t len, bool verify
     return FRAME_OK;
 }
 
-/* The transport header at l4 (len bytes with its payload) passed: say where it is. */
-static void locate(frame_l4_t *where, uint8_t family, const uint8_t *frame, const uint8_t *ip, const uint8_t *l4,
-                   size_t len, uint8_t proto)
-{
-    *where = (frame_l4_t){.proto = proto, .family = family, .ip = (uint8_t)(ip - frame),
-                          .l4 = (uint16_t)(l4 - frame), .l4_len = (uint16_t)len};
-}
-
 static frame_check_result_t check_ipv4(const uint8_t *frame, const uint8_t *ip, size_t avail, bool verify_l4,
                                        frame_l4_t *where)
 {
@@ -249,7 +241,7 @@ static frame_check_result_t check_ipv4(const uint8_t *frame, const uint8_t *ip, 
         return FRAME_OK;
     }
     if (r == FRAME_OK) {
-        locate(where, 4, frame, ip, l4, l4_len, proto);
+        *where = frame_l4_at(frame, ip, l4, l4_len, proto);
     }
     return r;
 }
@@ -301,7 +293,7 @@ static frame_check_result_t check_ipv6(const uint8_t *frame, const uint8_t *ip, 
         return FRAME_OK;
     }
     if (r == FRAME_OK) {
-        locate(where, 6, frame, ip, l4, payload, next);
+        *where = frame_l4_at(frame, ip, l4, payload, next);
     }
     return r;
 }

@@ -6,6 +6,7 @@
  */
 #pragma once
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define FRAME_L4_ICMP 1u
@@ -20,3 +21,11 @@ typedef struct {
     uint16_t l4;     /* offset of the transport header (IPv6: behind any extension headers) */
     uint16_t l4_len; /* transport header and payload: the IP payload without Ethernet padding */
 } frame_l4_t;
+
+/* The answer for a transport header at l4 (len bytes with its payload) behind the IP header at ip. */
+static inline frame_l4_t frame_l4_at(const uint8_t *frame, const uint8_t *ip, const uint8_t *l4, size_t len,
+                                     uint8_t proto)
+{
+    return (frame_l4_t){.proto = proto, .family = (uint8_t)(ip[0] >> 4), .ip = (uint8_t)(ip - frame),
+                        .l4 = (uint16_t)(l4 - frame), .l4_len = (uint16_t)len};
+}

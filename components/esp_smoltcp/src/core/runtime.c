@@ -92,8 +92,7 @@ static void count_drop(frame_check_result_t reason)
     atomic_fetch_add_explicit(&rt.c.rx_drop_reason[reason], 1, memory_order_relaxed);
 }
 
-/* What a received frame is to the sockets, read from its headers (IPv4, or IPv6 without
- * extension headers). */
+/* What a received frame is to the sockets, read from its transport header (frame_check_l4()). */
 typedef enum {
     RX_OTHER,       /* not TCP/UDP: may leave work the engine's poll delay does not show */
     RX_TCP_CONTROL, /* TCP without payload (an ACK): its follow-up is egress, which the delay shows */

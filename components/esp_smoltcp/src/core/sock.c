@@ -1291,9 +1291,9 @@ uint64_t sock_after_poll(uint64_t now_us)
     /* A small segment went out (Nagle back on) or was acknowledged (a held partial segment may
      * go: poll again now). */
     for (int h; (h = tcp_recovery_nagle_changed()) >= 0;) {
-        sock_rec_t *r = &rt.socks[h];
+        sock_rec_t *r = rec_of(h);
         esg_tcp_info_t info;
-        if (h < rt.cfg.max_sockets && r->used && r->type == ESP_SMOLTCP_SOCK_TCP && r->eng_id >= 0 &&
+        if (r && r->type == ESP_SMOLTCP_SOCK_TCP && r->eng_id >= 0 &&
             esg_tcp_get_info(rt.eng, r->eng_id, &info) == ESG_OK && nagle_follow(h, r, &info) &&
             info.send_queue > 0) {
             delay = 0;

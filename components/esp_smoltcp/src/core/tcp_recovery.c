@@ -74,8 +74,16 @@ static bool seq_lt(uint32_t a, uint32_t b)
     return (int32_t)(a - b) < 0;
 }
 
+/* The flow key of a 4-tuple, as parse() makes it from a segment. */
 static uint64_t flow_key(const uint8_t *local, const uint8_t *remote, size_t addr_len, const uint8_t local_port[2],
-                         const uint8_t remote_port[2]);
+                         const uint8_t remote_port[2])
+{
+    uint64_t h = fnv1a(0xcbf29ce484222325ull, local, addr_len);
+    h = fnv1a(h, remote, addr_len);
+    h = fnv1a(h, local_port, 2);
+    h = fnv1a(h, remote_port, 2);
+    return h | 1;
+}
 
 static bool parse(const uint8_t *f, const frame_l4_t *where, bool sent, seg_t *s)
 {
@@ -106,34 +114,35 @@ static bool parse(const uint8_t *f, const frame_l4_t *where, bool sent, seg_t *s
     return true;
 }
 
-/* The flow key of a 4-tuple, as parse() makes it from a segment. */
-static uint64_t flow_key(const uint8_t *local, const uint8_t *remote, size_t addr_len, const uint8_t local_port[2],
-                         const uint8_t remote_port[2])
+/* The next option of a segment's header from *o on (NOPs skipped, *o moved past it); NULL at the
+ * end of the list, and at a malformed option (then *malformed is set). */
+static const uint8_t *next_option(const uint8_t **o, const uint8_t *end, bool *malformed)
 {
-    uint64_t h = fnv1a(0xcbf29ce484222325ull, local, addr_len);
-    h = fnv1a(h, remote, addr_len);
-    h = fnv1a(h, local_port, 2);
-    h = fnv1a(h, remote_port, 2);
-    return h | 1;
+    while (*o < end && **o == TCP_OPT_NOP) {
+        (*o)++;
+    }
+    const uint8_t *opt = *o;
+    if (opt >= end || *opt == TCP_OPT_END) {
+        return NULL;
+    }
+    if (end - opt < 2 || opt[1] < 2 || opt[1] > end - opt) {
+        *malformed = true;
+        return NULL;
+    }
+    *o = opt + opt[1];
+    return opt;
 }
 
 /* The MSS option of a SYN, or the default of a SYN without one. */
 static uint16_t syn_mss(const uint8_t *frame, const seg_t *s)
 {
-    const uint8_t *o = frame + s->tcp + 20, *end = frame + s->tcp + s->tcp_hdr;
-    while (o < end && *o != TCP_OPT_END) {
-        if (*o == TCP_OPT_NOP) {
-            o++;
-            continue;
-        }
-        if (end - o < 2 || o[1] < 2 || o[1] > end - o) {
-            break; /* malformed */
-        }
-        if (o[0] == TCP_OPT_MSS && o[1] == 4) {
-            uint16_t mss = (uint16_t)(o[2] << 8 | o[3]);
+    const uint8_t *o = frame + s->tcp + 20, *end = frame + s->tcp + s->tcp_hdr, *opt;
+    bool malformed = false;
+    while ((opt = next_option(&o, end, &malformed))) {
+        if (opt[0] == TCP_OPT_MSS && opt[1] == 4) {
+            uint16_t mss = (uint16_t)(opt[2] << 8 | opt[3]);
             return mss ? mss : 1;
         }
-        o += o[1];
     }
     return s->v6 ? TCP_DEFAULT_MSS6 : TCP_DEFAULT_MSS4;
 }
@@ -171,31 +180,26 @@ static void note_new_data(flow_t *fl, const seg_t *s)
  * True if the first block is a D-SACK (RFC 2883): the ACK reports a duplicate segment. */
 static bool read_sack(flow_t *fl, const uint8_t *frame, const seg_t *s)
 {
-    bool dsack = false;
-    const uint8_t *o = frame + s->tcp + 20, *end = frame + s->tcp + s->tcp_hdr;
+    bool dsack = false, malformed = false;
+    const uint8_t *o = frame + s->tcp + 20, *end = frame + s->tcp + s->tcp_hdr, *opt;
     fl->sacks = 0;
-    while (o < end && *o != TCP_OPT_END) {
-        if (*o == TCP_OPT_NOP) {
-            o++;
-            continue;
-        }
-        if (end - o < 2 || o[1] < 2 || o[1] > end - o) {
-            fl->sacks = 0;
-            return false; /* malformed: no blocks trusted */
-        }
-        if (o[0] == TCP_OPT_SACK && o[1] >= 10) {
-            sack_block_t first = {be32(o + 2), be32(o + 6)};
+    while ((opt = next_option(&o, end, &malformed))) {
+        if (opt[0] == TCP_OPT_SACK && opt[1] >= 10) {
+            sack_block_t first = {be32(opt + 2), be32(opt + 6)};
             /* D-SACK: below the ACK, or inside the second block (RFC 2883 §4) */
             dsack = !seq_lt(s->ack, first.right) ||
-                    (o[1] >= 18 && !seq_lt(first.left, be32(o + 10)) && !seq_lt(be32(o + 14), first.right));
-            for (size_t i = dsack ? 10 : 2; i + 8 <= o[1] && fl->sacks < SACK_BLOCKS_MAX; i += 8) {
-                sack_block_t b = {be32(o + i), be32(o + i + 4)};
+                    (opt[1] >= 18 && !seq_lt(first.left, be32(opt + 10)) && !seq_lt(be32(opt + 14), first.right));
+            for (size_t i = dsack ? 10 : 2; i + 8 <= opt[1] && fl->sacks < SACK_BLOCKS_MAX; i += 8) {
+                sack_block_t b = {be32(opt + i), be32(opt + i + 4)};
                 if (seq_lt(b.left, b.right) && seq_lt(s->ack, b.right)) {
                     fl->sack[fl->sacks++] = b;
                 }
             }
         }
-        o += o[1];
+    }
+    if (malformed) {
+        fl->sacks = 0;
+        return false; /* no blocks trusted */
     }
     return dsack;
 }

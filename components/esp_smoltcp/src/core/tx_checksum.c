@@ -33,8 +33,7 @@ static void fill_l4(uint8_t *frame, uint8_t *ip, uint8_t *l4, size_t l4_len, uin
     if (off < 0) {
         return;
     }
-    *where = (frame_l4_t){.proto = proto, .family = (uint8_t)(ip[0] >> 4), .ip = (uint8_t)(ip - frame),
-                          .l4 = (uint16_t)(l4 - frame), .l4_len = (uint16_t)l4_len};
+    *where = frame_l4_at(frame, ip, l4, l4_len, proto);
     wr16(l4 + off, 0);
     uint16_t sum = (uint16_t)~inet_sum16(l4, l4_len, pseudo);
     if (proto == PROTO_UDP && sum == 0) {
